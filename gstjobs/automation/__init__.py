@@ -1,0 +1,1 @@
+"""Events the jobs emit and the rules engine that acts on them."""

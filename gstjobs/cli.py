@@ -1,0 +1,130 @@
+"""The ``gstjobs`` command: registers the commands and is the one error boundary.
+
+Every command parses, calls the library, renders. ``main`` alone maps exceptions to
+a one-line message on stderr and the exit codes of CONTRACT §2; ``-v`` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from dotenv import load_dotenv
+from sqlalchemy.exc import OperationalError
+
+from gstjobs import __version__
+from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
+from gstjobs.config import load_settings
+from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError
+
+app = typer.Typer(
+    name="gstjobs",
+    help="Background jobs for GST litigation practices: SLA checks, hearing reminders, "
+    "deadline alerts, analytics snapshots and automation health, against PostgreSQL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (run, ledger, health, db, demo, rules, notify, analytics):
+    module.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gstjobs {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="Read settings from this file (default: ./.env if present).",
+            dir_okay=False,
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="PostgreSQL URL; overrides DATABASE_URL.", show_default=False
+        ),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Log progress to stderr; tracebacks on errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Global options; settings are read once, here."""
+    if env_file is not None:
+        if not env_file.is_file():
+            raise UsageError(f"--env-file {env_file} does not exist.")
+        load_dotenv(env_file, override=False)
+    else:
+        load_dotenv(Path.cwd() / ".env", override=False)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING if not quiet else logging.ERROR,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = common.AppState(load_settings(database_url=database_url), json_, quiet, verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = any(a in ("-v", "--verbose") for a in args)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args, prog_name="gstjobs", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        _error("aborted")
+        return 130
+    except typer.TyperException as exc:  # click usage errors: unknown command, bad option
+        _error(f"{exc.format_message()} (see gstjobs --help)")
+        return int(getattr(exc, "exit_code", 2))
+    except GstjobsError as exc:
+        if verbose:
+            traceback.print_exc()
+        _error(exc.message + (f" ({exc.details})" if exc.details else ""))
+        return exc.exit_code
+    except OperationalError as exc:
+        if verbose:
+            traceback.print_exc()
+        orig = str(getattr(exc, "orig", exc)).strip().splitlines()
+        _error(f"{DatabaseUnavailable.__doc__} ({orig[0] if orig else 'no detail'})")
+        return DatabaseUnavailable.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as exc:  # a bug: still one line, unless -v
+        if verbose:
+            traceback.print_exc()
+        _error(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)")
+        return 1
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"gstjobs: {message}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Parsing and printing moments. Time is an argument: nothing here reads the clock
+except where a caller passes ``now``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from gstjobs.errors import UsageError
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_moment(value: str, tz: ZoneInfo, *, option: str = "--as-of") -> datetime:
+    """ISO 8601 date or timestamp; one without an offset is read in ``tz``."""
+    raw = value.strip()
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not an ISO 8601 timestamp; use e.g. 2026-01-15T08:00 "
+            "or 2026-01-15T02:30:00Z."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(UTC)
+
+
+def parse_since(value: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """``--since``: a relative span such as 30m, 24h, 7d, 2w, or an ISO 8601 moment."""
+    match = _RELATIVE.match(value.strip().lower())
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    return parse_moment(value, tz, option="--since")
+
+
+def iso_z(moment: datetime) -> str:
+    """UTC with a ``Z``, to the second: the seed's ``executedAt``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds_text(seconds: float) -> str:
+    """The seed's ``executionTime``: ``2.3s``."""
+    return f"{seconds:.1f}s"

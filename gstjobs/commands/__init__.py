@@ -1,0 +1,1 @@
+"""One small module per command group; ``cli.py`` registers them."""

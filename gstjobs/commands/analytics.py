@@ -1,0 +1,9 @@
+"""Commands of this group are added by its issue; nothing is registered yet."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to the root app."""

@@ -1,0 +1,49 @@
+"""``gstjobs db upgrade`` and ``gstjobs db status``."""
+
+from __future__ import annotations
+
+import typer
+
+from gstjobs import migrate, render
+from gstjobs.commands.common import JsonOption, show, state
+
+app = typer.Typer(help="Apply and inspect the schema migrations.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="db")
+
+
+@app.command()
+def upgrade(ctx: typer.Context, json_: JsonOption = False) -> None:
+    """Apply pending migrations (idempotent, safe to run from several hosts at once)."""
+    app_state = state(ctx, json_)
+    with app_state.engine("db upgrade") as engine:
+        applied = migrate.upgrade(engine)
+    label = app_state.db.label
+    show(
+        app_state,
+        lambda: {"database": label, "applied": [m.version for m in applied]},
+        lambda: (
+            (
+                f"applied {len(applied)} migration(s) to {label}: "
+                + ", ".join(f"{m.version}_{m.name}" for m in applied)
+            )
+            if applied
+            else f"{label} is up to date"
+        ),
+    )
+
+
+@app.command("status")
+def db_status(ctx: typer.Context, json_: JsonOption = False) -> None:
+    """Applied and pending migrations, and which database is in use (password masked)."""
+    app_state = state(ctx, json_)
+    with app_state.connection("db status") as conn:
+        states = migrate.state(conn)
+    label = app_state.db.label
+    show(
+        app_state,
+        lambda: render.migrations_json(states, label),
+        lambda: render.migrations_table(states, label, app_state.settings.tz),
+    )

@@ -1,0 +1,82 @@
+"""``gstjobs demo``: migrate, then load the demo data set."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import text
+
+from gstjobs import demo as demo_data
+from gstjobs import migrate
+from gstjobs.clock import iso_z
+from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, state
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    ctx: typer.Context,
+    tenants: Annotated[int, typer.Option(min=1, max=100000, help="Practices to create.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    tasks_per_tenant: Annotated[
+        int,
+        typer.Option(
+            min=1, max=100000, help="Tasks per practice (1000 x 1000 tenants = 1M tasks)."
+        ),
+    ] = 60,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Delete this seed's demo practices (and what jobs wrote for them) first.",
+        ),
+    ] = False,
+    as_of: AsOfOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Migrate, then load a realistic GST litigation data set (deterministic per seed)."""
+    app_state = state(ctx, json_)
+    with app_state.engine("demo") as engine:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            anchor = (
+                parse_as_of(as_of, app_state) or conn.execute(text("SELECT now()")).scalar_one()
+            )
+            summary = demo_data.load(
+                conn,
+                tenants=tenants,
+                seed=seed,
+                tasks_per_tenant=tasks_per_tenant,
+                anchor=anchor,
+                reset=reset,
+            )
+    label = app_state.db.label
+    counts = {
+        "tenants": summary.tenants,
+        "users": summary.users,
+        "clients": summary.clients,
+        "cases": summary.cases,
+        "hearings": summary.hearings,
+        "tasks": summary.tasks,
+        "documents": summary.documents,
+        "automationRules": summary.rules,
+    }
+
+    def view() -> Table:
+        table = Table(title=f"demo data loaded into {label}", title_justify="left")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for key, value in counts.items():
+            table.add_row(key, f"{value:,}")
+        table.caption = f"anchored at {iso_z(anchor)}, seed {seed}"
+        return table
+
+    show(
+        app_state,
+        lambda: {"database": label, "seed": seed, "anchor": iso_z(anchor), **counts},
+        view,
+    )

@@ -1,0 +1,69 @@
+"""``gstjobs status`` and ``gstjobs history``: what ran, how it went, what is due."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import text
+
+from gstjobs import jobs, ledger, render
+from gstjobs.clock import parse_since
+from gstjobs.commands.common import JsonOption, show, state
+from gstjobs.errors import UsageError
+from gstjobs.runner import ABANDON_DEAD, require_schema
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)
+    app.command("history")(history)
+
+
+def status(ctx: typer.Context, json_: JsonOption = False) -> None:
+    """One row per job: last run, outcome, duration, 7-day success rate, next due, late?"""
+    app_state = state(ctx, json_)
+    tz = app_state.settings.tz
+    with app_state.connection("status") as conn:
+        require_schema(conn)
+        conn.execute(ABANDON_DEAD)
+        now = conn.execute(text("SELECT now()")).scalar_one()
+        rows = ledger.status(conn, now, tz)
+    label = app_state.db.label
+    show(
+        app_state,
+        lambda: render.status_json(rows, label, now),
+        lambda: render.status_table(rows, label, tz),
+    )
+
+
+def history(
+    ctx: typer.Context,
+    job: Annotated[str | None, typer.Option(help="Only this job (CLI or canonical name).")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="Only runs with this outcome: " + ", ".join(ledger.RUN_STATUSES)
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only runs started since: 30m, 24h, 7d, 2w or an ISO 8601 moment."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many runs.")] = 20,
+    json_: JsonOption = False,
+) -> None:
+    """Past runs, newest first."""
+    app_state = state(ctx, json_)
+    tz = app_state.settings.tz
+    job_name = jobs.find(job).name if job else None
+    if status is not None and status not in ledger.RUN_STATUSES:
+        raise UsageError(
+            f"--status must be one of {', '.join(ledger.RUN_STATUSES)}, got {status!r}."
+        )
+    with app_state.connection("history") as conn:
+        require_schema(conn)
+        conn.execute(ABANDON_DEAD)
+        now = conn.execute(text("SELECT now()")).scalar_one()
+        since_at = parse_since(since, tz, now) if since else None
+        rows = ledger.history(conn, job=job_name, status=status, since=since_at, limit=limit)
+    show(app_state, lambda: render.history_json(rows), lambda: render.history_table(rows, tz))

@@ -1,0 +1,248 @@
+"""The SLA & overdue check on a real PostgreSQL, at its boundaries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Engine, text
+
+from gstjobs.config import Settings
+from gstjobs.jobs.sla_check import DEFAULT_SLA_HOURS
+from tests.conftest import AS_OF
+from tests.support import factory
+from tests.support.jobs import run_job
+
+GRACE = timedelta(minutes=15)
+
+
+def flags(engine: Engine, task_id: UUID) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT is_overdue, overdue_since, sla_breached FROM tasks WHERE id = :id"),
+            {"id": task_id},
+        ).one()
+
+
+def events(engine: Engine, event_type: str, entity: UUID | None = None) -> list[Any]:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT tenant_id, entity_id, payload FROM automation_events "
+                "WHERE event_type = :t AND (CAST(:e AS uuid) IS NULL OR entity_id = :e) "
+                "ORDER BY id"
+            ),
+            {"t": event_type, "e": entity},
+        ).fetchall()
+
+
+def test_grace_edge_is_exclusive(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        at_edge = factory.task(conn, t, due=AS_OF - GRACE)
+        past_edge = factory.task(conn, t, due=AS_OF - GRACE - timedelta(seconds=1))
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    assert outcome.status == "success"
+    assert not flags(engine, at_edge).is_overdue
+    assert flags(engine, past_edge).is_overdue
+    assert outcome.results["overdueTasks"] == 1
+    assert outcome.results["newlyOverdue"] == 1
+    assert [e.entity_id for e in events(engine, "task_overdue")] == [past_edge]
+
+
+def test_completed_and_cancelled_tasks_are_never_overdue(
+    engine: Engine, settings: Settings
+) -> None:
+    due = AS_OF - timedelta(days=3)
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        done = factory.task(conn, t, due=due, status="Completed", completed_at=due)
+        cancelled = factory.task(conn, t, due=due, status="Cancelled")
+        in_progress = factory.task(conn, t, due=due, status="In Progress")
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    assert outcome.results["overdueTasks"] == 1
+    assert not flags(engine, done).is_overdue
+    assert not flags(engine, cancelled).is_overdue
+    assert flags(engine, in_progress).is_overdue
+
+
+def test_event_carries_seed_trigger_data(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        c = factory.case(conn, t)
+        # Due 23:00 IST two days before as-of (10:00 IST): two calendar days overdue.
+        task = factory.task(
+            conn,
+            t,
+            case_id=c,
+            priority="Critical",
+            due=AS_OF - timedelta(days=2) + timedelta(hours=13),
+        )
+    run_job(settings, "sla-check", as_of=AS_OF)
+    (event,) = events(engine, "task_overdue")
+    assert event.tenant_id == t
+    assert event.payload["task_id"] == str(task)
+    assert event.payload["case_id"] == str(c)
+    assert event.payload["priority"] == "Critical"
+    assert event.payload["days_overdue"] == 2
+
+
+def test_second_run_at_same_moment_changes_nothing(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        factory.task(
+            conn,
+            t,
+            due=AS_OF - timedelta(days=1),
+            created=AS_OF - timedelta(days=30),
+            priority="Low",
+        )
+    first = run_job(settings, "sla-check", as_of=AS_OF)
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM automation_events")).scalar_one()
+        audit_before = conn.execute(
+            text("SELECT count(*) FROM audit_log WHERE entity_type = 'task'")
+        ).scalar_one()
+    second = run_job(settings, "sla-check", as_of=AS_OF)
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT count(*) FROM automation_events")).scalar_one()
+        audit_after = conn.execute(
+            text("SELECT count(*) FROM audit_log WHERE entity_type = 'task'")
+        ).scalar_one()
+    assert (first.results["newlyOverdue"], first.results["slaViolations"]) == (1, 1)
+    assert (second.results["newlyOverdue"], second.results["slaViolations"]) == (0, 0)
+    assert second.results["overdueTasks"] == 1
+    assert before == after == 2
+    assert audit_before == audit_after == 2
+
+
+def test_completing_or_redating_clears_flags_and_redating_opens_new_episode(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        completed = factory.task(conn, t, due=AS_OF - timedelta(days=1))
+        redated = factory.task(conn, t, due=AS_OF - timedelta(days=1))
+    run_job(settings, "sla-check", as_of=AS_OF)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE tasks SET status = 'Completed', completed_at = :at WHERE id = :id"),
+            {"at": AS_OF, "id": completed},
+        )
+        conn.execute(
+            text("UPDATE tasks SET due_date = :d WHERE id = :id"),
+            {"d": AS_OF + timedelta(days=2), "id": redated},
+        )
+    later = AS_OF + timedelta(minutes=15)
+    outcome = run_job(settings, "sla-check", as_of=later)
+    assert not flags(engine, completed).is_overdue
+    assert not flags(engine, redated).is_overdue
+    assert flags(engine, redated).overdue_since is None
+    assert outcome.results["overdueTasks"] == 0
+    # The re-dated task slips again: a new overdue episode, a new event.
+    outcome = run_job(settings, "sla-check", as_of=AS_OF + timedelta(days=3))
+    assert outcome.results["newlyOverdue"] == 1
+    assert len(events(engine, "task_overdue", redated)) == 2
+    assert len(events(engine, "task_overdue", completed)) == 1
+
+
+def test_sla_breach_uses_tenant_policy_then_default(engine: Engine, settings: Settings) -> None:
+    hours = DEFAULT_SLA_HOURS["High"]
+    with engine.begin() as conn:
+        t_default = factory.tenant(conn)
+        t_policy = factory.tenant(conn)
+        conn.execute(text("INSERT INTO sla_policies VALUES (:t, 'High', 10)"), {"t": t_policy})
+        inside = factory.task(
+            conn, t_default, due=AS_OF + timedelta(days=5), created=AS_OF - timedelta(hours=hours)
+        )  # exactly at the limit
+        beyond = factory.task(
+            conn,
+            t_default,
+            due=AS_OF + timedelta(days=5),
+            created=AS_OF - timedelta(hours=hours, seconds=1),
+        )
+        policy = factory.task(
+            conn, t_policy, due=AS_OF + timedelta(days=5), created=AS_OF - timedelta(hours=11)
+        )
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    assert not flags(engine, inside).sla_breached
+    assert flags(engine, beyond).sla_breached
+    assert flags(engine, policy).sla_breached
+    assert outcome.results["slaViolations"] == 2
+    (event,) = events(engine, "sla_violation", policy)
+    assert event.payload["sla_threshold"] == 10
+    assert float(event.payload["actual_time"]) == 11.0
+
+
+def test_sla_violation_once_per_task_and_cleared_on_completion(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        task = factory.task(
+            conn,
+            t,
+            due=AS_OF + timedelta(days=1),
+            priority="Critical",
+            created=AS_OF - timedelta(days=3),
+        )
+    run_job(settings, "sla-check", as_of=AS_OF)
+    run_job(settings, "sla-check", as_of=AS_OF + timedelta(hours=1))
+    assert len(events(engine, "sla_violation", task)) == 1
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE tasks SET status = 'Completed' WHERE id = :id"), {"id": task})
+    outcome = run_job(settings, "sla-check", as_of=AS_OF + timedelta(hours=2))
+    assert not flags(engine, task).sla_breached
+    assert outcome.results["slaViolations"] == 0
+
+
+def test_tenant_filter_leaves_other_tenants_untouched(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        mine, theirs = factory.tenant(conn, "Mine"), factory.tenant(conn, "Theirs")
+        my_task = factory.task(conn, mine, due=AS_OF - timedelta(days=1))
+        their_task = factory.task(conn, theirs, due=AS_OF - timedelta(days=1))
+    outcome = run_job(settings, "sla-check", as_of=AS_OF, tenants=(mine,))
+    assert outcome.results["overdueTasks"] == 1
+    assert flags(engine, my_task).is_overdue
+    assert not flags(engine, their_task).is_overdue
+    assert {e.tenant_id for e in events(engine, "task_overdue")} == {mine}
+
+
+def test_dry_run_reports_but_changes_nothing(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        task = factory.task(conn, t, due=AS_OF - timedelta(days=1))
+    outcome = run_job(settings, "sla-check", as_of=AS_OF, dry_run=True)
+    assert outcome.results["newlyOverdue"] == 1
+    assert not flags(engine, task).is_overdue
+    assert events(engine, "task_overdue") == []
+    with engine.connect() as conn:
+        audit = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+        run = conn.execute(text("SELECT status, dry_run FROM job_runs")).one()
+    assert audit == 0
+    assert (run.status, run.dry_run) == ("success", True)
+
+
+def test_one_tenants_failure_rolls_back_only_that_tenant(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        good, bad = factory.tenant(conn, "Good"), factory.tenant(conn, "Bad")
+        good_task = factory.task(conn, good, due=AS_OF - timedelta(days=1))
+        bad_task = factory.task(conn, bad, due=AS_OF - timedelta(days=1))
+        # An invalid timezone makes the bad tenant's event statement fail.
+        conn.execute(
+            text("UPDATE tenants SET timezone = 'Mars/Olympus' WHERE id = :id"), {"id": bad}
+        )
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    assert outcome.status == "failed"
+    assert outcome.exit_code == 1
+    assert outcome.failed_tenants == (bad,)
+    assert str(bad) in (outcome.error or "")
+    assert flags(engine, good_task).is_overdue
+    assert not flags(engine, bad_task).is_overdue
+    assert outcome.results["overdueTasks"] == 1
+    with engine.connect() as conn:
+        recorded = conn.execute(text("SELECT status, error FROM job_runs")).one()
+    assert recorded.status == "failed" and str(bad) in recorded.error
