@@ -35,6 +35,7 @@ from gstjobs.db import Database, connect, is_connection_lost, make_engine
 from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, UsageError
 from gstjobs.jobs.base import JobContext, JobSpec, Results, Tenant
 from gstjobs.migrate import available
+from gstjobs.notify import delivery
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +224,10 @@ def _locked_run(
     error: GstjobsError | None = None
     try:
         results |= _work(engine, db, spec, ctx, failures)
-        if spec.after_commit is not None and not ctx.dry_run:
-            results |= spec.after_commit(engine, ctx)
+        if not ctx.dry_run:
+            # Whatever this run queued (and earlier runs left pending) goes out now,
+            # after the data is committed, so a crash can never send an uncommitted row.
+            results |= delivery.deliver(engine, ctx)
     except (DatabaseUnavailable, Interrupted):
         _finish(
             ledger,

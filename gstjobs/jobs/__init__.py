@@ -1,26 +1,28 @@
 """The job registry: every job gstjobs runs, by CLI name and canonical name.
 
-Schedules and expected times are the seed's (CONTRACT §1); schedules are read in
+Each job module owns its ``SPEC`` (schedule, expected and maximum time from the
+seed, CONTRACT §1); this list only gathers them. Schedules are read in
 GSTJOBS_TIMEZONE.
 """
 
 from __future__ import annotations
 
 from gstjobs.errors import UsageError
-from gstjobs.jobs import sla_check
+from gstjobs.jobs import (
+    analytics_snapshot,
+    deadline_alerts,
+    health_check,
+    hearing_reminders,
+    sla_check,
+)
 from gstjobs.jobs.base import JobSpec
 
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec(
-        name=sla_check.JOB_NAME,
-        cli_name="sla-check",
-        schedule="*/15 * * * *",
-        expected_seconds=(2, 5),
-        max_seconds=15,
-        summary="Flag overdue tasks and SLA breaches; emit events for automation rules.",
-        work=sla_check.run,
-        result_keys=("overdueTasks", "newlyOverdue", "slaViolations", "rulesTriggered"),
-    ),
+    sla_check.SPEC,
+    hearing_reminders.SPEC,
+    analytics_snapshot.SPEC,
+    deadline_alerts.SPEC,
+    health_check.SPEC,
 )
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from gstjobs.config import Settings
 
@@ -68,5 +68,3 @@ class JobSpec:
     """All of a run's database work for ``ctx.tenants``, inside one transaction."""
     result_keys: tuple[str, ...]
     merge: Callable[[Sequence[Mapping[str, Any]]], Results] = sum_results
-    after_commit: Callable[[Engine, JobContext], Results] | None = field(default=None)
-    """Work after the data is committed, such as delivering the notifications queued."""

@@ -1,0 +1,1 @@
+"""Notifications: the outbox, its channels (email, WhatsApp, console) and templates."""
