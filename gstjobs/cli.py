@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +19,12 @@ from dotenv import load_dotenv
 from sqlalchemy.exc import OperationalError
 
 from gstjobs import __version__
+from gstjobs.clock import iso_z
 from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
 from gstjobs.config import load_settings
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError
+from gstjobs.jobs import find
+from gstjobs.render import print_json
 
 app = typer.Typer(
     name="gstjobs",
@@ -99,18 +103,19 @@ def main(argv: list[str] | None = None) -> int:
         _error("aborted")
         return 130
     except typer.TyperException as exc:  # click usage errors: unknown command, bad option
-        _error(f"{exc.format_message()} (see gstjobs --help)")
+        _error(f"{exc.format_message()} (see gstjobs --help)", args)
         return int(getattr(exc, "exit_code", 2))
     except GstjobsError as exc:
         if verbose:
             traceback.print_exc()
-        _error(exc.message + (f" ({exc.details})" if exc.details else ""))
+        _error(exc.message, args, exc.details)
         return exc.exit_code
     except OperationalError as exc:
         if verbose:
             traceback.print_exc()
         orig = str(getattr(exc, "orig", exc)).strip().splitlines()
-        _error(f"{DatabaseUnavailable.__doc__} ({orig[0] if orig else 'no detail'})")
+        detail = orig[0] if orig else "no detail"
+        _error(str(DatabaseUnavailable.__doc__), args, detail)
         return DatabaseUnavailable.exit_code
     except KeyboardInterrupt:
         _error("interrupted")
@@ -122,8 +127,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _error(message: str) -> None:
-    sys.stderr.write(f"gstjobs: {message}\n")
+def _error(message: str, args: list[str] | None = None, details: str | None = None) -> None:
+    """One line on stderr; with --json also the seed's error response on stdout."""
+    sys.stderr.write(f"gstjobs: {message}" + (f" ({details})" if details else "") + "\n")
+    if args and "--json" in args:
+        doc: dict[str, object] = {"success": False}
+        if "run" in args and args.index("run") + 1 < len(args):
+            doc["job"] = _job_name(args[args.index("run") + 1])
+        doc |= {"error": message, "errorDetails": details, "executedAt": iso_z(datetime.now(UTC))}
+        print_json(doc)
+
+
+def _job_name(given: str) -> str:
+    try:
+        return find(given).name
+    except UsageError:
+        return given
 
 
 if __name__ == "__main__":

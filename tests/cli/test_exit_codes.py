@@ -1,0 +1,153 @@
+"""Every exit code of CONTRACT §2, from the real command, with one line on stderr."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+
+from tests.conftest import AS_OF, url_text
+from tests.support import factory
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_success_exits_0_with_seed_json(cli: Any, engine: Engine) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        factory.task(conn, t, due=AS_OF - timedelta(days=1))
+    result = cli("run", "sla-check", "--as-of", "2026-01-15T10:00", "--json")
+    assert result.code == 0, result.stderr
+    doc = result.json()
+    assert doc["success"] is True
+    assert doc["job"] == "check-sla-and-overdue"
+    assert doc["status"] == "success"
+    assert doc["executedAt"].endswith("Z")
+    assert doc["asOf"] == "2026-01-15T04:30:00Z"  # 10:00 read in Asia/Kolkata
+    assert doc["executionTime"].endswith("s")
+    for key in ("overdueTasks", "newlyOverdue", "slaViolations", "rulesTriggered"):
+        assert isinstance(doc["results"][key], int)
+    assert doc["results"]["overdueTasks"] == 1
+    assert "***" in doc["database"] or "@" in doc["database"]
+
+
+def test_canonical_name_and_global_json_flag(cli: Any) -> None:
+    result = cli("--json", "run", "check-sla-and-overdue")
+    assert result.code == 0, result.stderr
+    assert result.json()["job"] == "check-sla-and-overdue"
+
+
+def test_failed_job_exits_1_and_is_recorded(cli: Any, engine: Engine) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn, timezone="Not/AZone")
+        factory.task(conn, t, due=AS_OF - timedelta(days=1))
+    result = cli("run", "sla-check", "--as-of", "2026-01-15T10:00", "--json")
+    assert result.code == 1
+    doc = result.json()
+    assert doc["success"] is False
+    assert str(t) in doc["error"]
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT status, error FROM job_runs")).one()
+        audit = conn.execute(
+            text("SELECT details FROM audit_log WHERE action_type = 'background_job_execution'")
+        ).scalar_one()
+    assert row.status == "failed" and str(t) in row.error
+    assert audit["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "no-such-job"), "unknown job"),
+        (("run", "sla-check", "--tenant", "not-a-uuid"), "--tenant"),
+        (("run", "sla-check", "--as-of", "yesterday-ish"), "--as-of"),
+        (("run", "sla-check", "--no-such-option"), "--no-such-option"),
+        (("no-such-command",), "no-such-command"),
+        (("run",), "Missing argument"),
+        (("history", "--status", "bogus"), "--status"),
+        (("history", "--since", "last tuesday"), "--since"),
+    ],
+)
+def test_usage_errors_exit_2(cli: Any, args: tuple[str, ...], needle: str) -> None:
+    result = cli(*args)
+    assert result.code == 2, (result.stdout, result.stderr)
+    assert needle in one_line(result.stderr)
+    assert result.stdout == ""
+
+
+def test_unknown_tenant_exits_2(cli: Any) -> None:
+    result = cli("run", "sla-check", "--tenant", "3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f")
+    assert result.code == 2
+    assert "no tenant" in one_line(result.stderr)
+
+
+def test_unreachable_database_exits_69_with_password_masked(cli: Any) -> None:
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/gstjobs"
+    result = cli("run", "sla-check", "--json", env={"DATABASE_URL": url})
+    assert result.code == 69
+    line = one_line(result.stderr)
+    assert "hunter2" not in line and "hunter2" not in result.stdout
+    assert "***" in line
+    doc = result.json()
+    assert doc["success"] is False and doc["job"] == "check-sla-and-overdue"
+    assert doc["executedAt"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"DATABASE_URL": "mysql://root@localhost/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url at all"}, "DATABASE_URL"),
+        ({"GSTJOBS_TIMEZONE": "Mars/Olympus_Mons"}, "GSTJOBS_TIMEZONE"),
+        ({"GSTJOBS_OVERDUE_GRACE_MINUTES": "fifteen"}, "GSTJOBS_OVERDUE_GRACE_MINUTES"),
+        ({"SMTP_HOST": "127.0.0.1", "SMTP_SECURITY": "tls13"}, "SMTP_SECURITY"),
+        ({"WHATSAPP_API_URL": "http://127.0.0.1:9"}, "WHATSAPP_PHONE_NUMBER_ID"),
+    ],
+)
+def test_configuration_errors_exit_78(cli: Any, env: dict[str, str], needle: str) -> None:
+    result = cli("run", "sla-check", env=env)
+    assert result.code == 78
+    assert needle in one_line(result.stderr)
+
+
+def test_unmigrated_database_exits_78_and_says_how_to_fix(cli: Any, empty_db_url: URL) -> None:
+    result = cli("run", "sla-check", env={"DATABASE_URL": url_text(empty_db_url)})
+    assert result.code == 78
+    assert "gstjobs db upgrade" in one_line(result.stderr)
+
+
+def test_env_file_is_read_and_environment_wins(cli: Any, tmp_path: Any, db_url: URL) -> None:
+    env_file = tmp_path / "prod.env"
+    env_file.write_text("GSTJOBS_TIMEZONE=Not/AZone\n")
+    result = cli("--env-file", str(env_file), "status")
+    assert result.code == 78 and "GSTJOBS_TIMEZONE" in result.stderr
+    result = cli("--env-file", str(env_file), "status", env={"GSTJOBS_TIMEZONE": "UTC"})
+    assert result.code == 0, result.stderr
+
+
+def test_command_line_database_url_wins(cli: Any, db_url: URL) -> None:
+    result = cli(
+        "--database-url",
+        url_text(db_url),
+        "status",
+        "--json",
+        env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"},
+    )
+    assert result.code == 0, result.stderr
+    assert result.json()["database"].endswith(db_url.database or "")
+
+
+def test_version_and_help(cli: Any) -> None:
+    assert cli("--version").stdout.startswith("gstjobs ")
+    helped = cli("--help")
+    assert helped.code == 0
+    for command in ("run", "status", "history", "db", "demo"):
+        assert command in helped.stdout

@@ -1,0 +1,100 @@
+"""`gstjobs status`, `history`, `db` and `demo` through the real command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from gstjobs.jobs import JOBS
+
+
+def test_demo_loads_deterministic_data_and_refuses_twice(cli: Any, engine: Engine) -> None:
+    first = cli("demo", "--tenants", "2", "--seed", "11", "--as-of", "2026-01-15T10:00", "--json")
+    assert first.code == 0, first.stderr
+    counts = first.json()
+    assert counts["tenants"] == 2 and counts["tasks"] == 120
+    with engine.connect() as conn:
+        snapshot = conn.execute(
+            text(
+                "SELECT md5(string_agg(id::text || title || due_date::text, ',' ORDER BY id)) "
+                "FROM tasks"
+            )
+        ).scalar_one()
+        gstins = conn.execute(text("SELECT gstin FROM clients")).scalars().all()
+    assert all(len(g) == 15 for g in gstins)
+
+    again = cli("demo", "--tenants", "2", "--seed", "11", "--as-of", "2026-01-15T10:00")
+    assert again.code == 2 and "--reset" in again.stderr
+
+    reset = cli(
+        "demo", "--tenants", "2", "--seed", "11", "--as-of", "2026-01-15T10:00", "--reset", "--json"
+    )
+    assert reset.code == 0, reset.stderr
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text(
+                    "SELECT md5(string_agg(id::text || title || due_date::text, ',' ORDER BY id)) "
+                    "FROM tasks"
+                )
+            ).scalar_one()
+            == snapshot
+        )
+        assert conn.execute(text("SELECT count(*) FROM tenants")).scalar_one() == 2
+
+
+def test_demo_gives_the_sla_check_work(cli: Any) -> None:
+    assert cli("demo", "--tenants", "2").code == 0
+    run = cli("run", "sla-check", "--json")
+    assert run.code == 0, run.stderr
+    results = run.json()["results"]
+    assert results["overdueTasks"] > 0 and results["newlyOverdue"] == results["overdueTasks"]
+    assert results["slaViolations"] > 0
+
+
+def test_status_lists_every_job_and_the_last_run(cli: Any) -> None:
+    assert cli("run", "sla-check").code == 0
+    result = cli("status", "--json")
+    assert result.code == 0, result.stderr
+    doc = result.json()
+    jobs = {j["job"]: j for j in doc["jobs"]}
+    assert set(jobs) == {s.name for s in JOBS}
+    sla = jobs["check-sla-and-overdue"]
+    assert sla["lastStatus"] == "success" and sla["runs7d"] == 1
+    assert sla["successRate7d"] == 1.0 and sla["late"] is False
+    assert sla["nextDueAt"].endswith("Z")
+    never = jobs["send-hearing-reminders"]
+    assert never["lastStatus"] is None and never["late"] is True
+    table = cli("status")
+    assert table.code == 0
+    assert "sla-check" in table.stdout and "LATE" in table.stdout
+
+
+def test_history_filters(cli: Any, engine: Engine) -> None:
+    for _ in range(3):
+        assert cli("run", "sla-check").code == 0
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE job_runs SET started_at = now() - interval '3 days' "
+                "WHERE id = (SELECT min(id) FROM job_runs)"
+            )
+        )
+    assert len(cli("history", "--json").json()["runs"]) == 3
+    assert len(cli("history", "--limit", "1", "--json").json()["runs"]) == 1
+    assert len(cli("history", "--since", "24h", "--json").json()["runs"]) == 2
+    assert cli("history", "--status", "failed", "--json").json()["runs"] == []
+    assert len(cli("history", "--job", "sla-check", "--json").json()["runs"]) == 3
+    assert cli("history", "--job", "health-check", "--json").json()["runs"] == []
+    assert "check-sla-and-overdue" in cli("history").stdout
+
+
+def test_db_status_names_the_database_and_masks_nothing_secret(cli: Any) -> None:
+    result = cli("db", "status", "--json")
+    assert result.code == 0
+    doc = result.json()
+    assert doc["pending"] == []
+    assert doc["migrations"][0]["version"] == "001"
+    upgrade = cli("db", "upgrade", "--json")
+    assert upgrade.code == 0 and upgrade.json()["applied"] == []

@@ -1,0 +1,161 @@
+"""The run ledger and the lock: single flight, skipped, abandoned, recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+
+from gstjobs.config import Settings
+from tests.conftest import AS_OF, clean_env, url_text
+from tests.support import factory
+from tests.support.jobs import run_job
+
+
+def _wait_for(engine: Engine, sql: str, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            row = conn.execute(text(sql)).first()
+        if row is not None:
+            return row
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {sql}")
+
+
+def _blocked_run(engine: Engine, db_url: URL) -> tuple[subprocess.Popen[str], Any]:
+    """Start `gstjobs run sla-check` in a process that blocks on a row lock we hold."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        task = factory.task(conn, t, due=AS_OF - timedelta(days=1))
+    holder = engine.connect()
+    holder.begin()
+    holder.execute(text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": task})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gstjobs",
+            "run",
+            "sla-check",
+            "--json",
+            "--as-of",
+            AS_OF.isoformat(),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env({"DATABASE_URL": url_text(db_url)}),
+    )
+    _wait_for(engine, "SELECT id FROM job_runs WHERE status = 'running'")
+    return proc, holder
+
+
+def test_concurrent_run_is_skipped_and_exits_0(engine: Engine, db_url: URL, cli: Any) -> None:
+    first, holder = _blocked_run(engine, db_url)
+    try:
+        second = cli("run", "sla-check", "--json", "--as-of", AS_OF.isoformat())
+        assert second.code == 0, second.stderr
+        assert second.json()["status"] == "skipped"
+        assert second.json()["success"] is True
+    finally:
+        holder.rollback()
+        holder.close()
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    with engine.connect() as conn:
+        runs = conn.execute(text("SELECT status FROM job_runs ORDER BY id")).scalars().all()
+        executions = conn.execute(
+            text("SELECT count(*) FROM audit_log WHERE action_type = 'background_job_execution'")
+        ).scalar_one()
+    assert sorted(runs) == ["skipped", "success"]
+    assert executions == 1  # a skipped run did no work, so it is no execution
+
+
+def test_killed_run_is_marked_abandoned(engine: Engine, db_url: URL, cli: Any) -> None:
+    proc, holder = _blocked_run(engine, db_url)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        holder.rollback()
+        holder.close()
+    # The killed run's session disappears once PostgreSQL notices; the next command sees it.
+    deadline = time.monotonic() + 20
+    while True:
+        history = cli("history", "--json")
+        statuses = [r["status"] for r in history.json()["runs"]]
+        if statuses == ["abandoned"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert statuses == ["abandoned"]
+    run = history.json()["runs"][0]
+    assert run["finishedAt"] is not None and "died" in run["error"]
+    # Its lock went with it: the next run does the work.
+    again = cli("run", "sla-check", "--json", "--as-of", AS_OF.isoformat())
+    assert again.code == 0 and again.json()["status"] == "success"
+    assert again.json()["results"]["newlyOverdue"] == 1
+
+
+def test_lock_held_elsewhere_records_skipped(engine: Engine, settings: Settings) -> None:
+    with engine.connect() as other:
+        lock = "SELECT pg_try_advisory_lock(hashtext('gstjobs'), hashtext(:job))"
+        assert other.execute(text(lock), {"job": "check-sla-and-overdue"}).scalar_one()
+        outcome = run_job(settings, "sla-check", as_of=AS_OF)
+        other.execute(text("SELECT pg_advisory_unlock_all()"))
+    assert outcome.status == "skipped" and outcome.exit_code == 0
+    # Another job is not blocked by it.
+    assert run_job(settings, "sla-check", as_of=AS_OF).status == "success"
+
+
+def test_run_record_holds_what_monitoring_needs(engine: Engine, settings: Settings) -> None:
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT * FROM job_runs WHERE id = :id"), {"id": outcome.run_id}
+        ).one()
+        audit = conn.execute(
+            text(
+                "SELECT tenant_id, entity_type, details FROM audit_log "
+                "WHERE action_type = 'background_job_execution'"
+            )
+        ).one()
+    assert row.job_name == "check-sla-and-overdue"
+    assert row.status == "success"
+    assert row.host and row.pid > 0
+    assert row.finished_at >= row.started_at
+    assert row.duration_ms >= 0
+    assert row.as_of == AS_OF
+    assert row.results["overdueTasks"] == 0
+    assert audit.entity_type == "background_job"
+    assert audit.details["job_name"] == "check-sla-and-overdue"
+    assert audit.details["status"] == "success"
+    assert isinstance(audit.details["execution_time_ms"], int)
+    assert audit.details["overdue_tasks"] == 0  # results, in the seed's snake_case
+
+
+def test_sigterm_records_failed(engine: Engine, db_url: URL) -> None:
+    proc, holder = _blocked_run(engine, db_url)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+    finally:
+        holder.rollback()
+        holder.close()
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    row = _wait_for(engine, "SELECT status, error FROM job_runs WHERE status <> 'running'")
+    assert row.status == "failed"
+    assert "interrupted" in row.error
+
+
+def test_environment_is_clean() -> None:
+    assert "DATABASE_URL" not in clean_env()
+    assert all(not k.startswith("GSTJOBS_") for k in clean_env())

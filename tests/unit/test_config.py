@@ -1,0 +1,76 @@
+"""Settings: every malformed value stops with one sentence naming the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from gstjobs.config import load_settings
+from gstjobs.db import mask
+from gstjobs.errors import ConfigError
+
+
+def test_defaults() -> None:
+    s = load_settings({})
+    assert s.database_url is None
+    assert s.timezone == "Asia/Kolkata"
+    assert s.overdue_grace_minutes == 15
+    assert s.notify_cap == 100
+    assert s.smtp is None and s.whatsapp is None
+
+
+def test_plain_postgresql_url_becomes_psycopg_and_masks_password() -> None:
+    s = load_settings({"DATABASE_URL": "postgresql://app:s3cr3t@db.internal:6432/lit"})
+    assert s.database_url is not None
+    assert s.database_url.drivername == "postgresql+psycopg"
+    shown = mask(s.database_url)
+    assert shown == "postgresql://app:***@db.internal:6432/lit"
+    assert "s3cr3t" not in shown
+
+
+def test_command_line_url_wins_over_environment() -> None:
+    s = load_settings({"DATABASE_URL": "postgresql://a@h/one"}, database_url="postgresql://b@h/two")
+    assert s.database_url is not None and s.database_url.database == "two"
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://u@h"}, "names no database"),
+        ({"DATABASE_URL": "::::"}, "DATABASE_URL"),
+        ({"GSTJOBS_TIMEZONE": "India/Delhi"}, "GSTJOBS_TIMEZONE"),
+        ({"GSTJOBS_CONNECT_TIMEOUT": "0"}, "at least 1"),
+        ({"GSTJOBS_NOTIFY_CAP": "lots"}, "GSTJOBS_NOTIFY_CAP"),
+        ({"SMTP_HOST": "mail", "SMTP_FROM": "x@y", "SMTP_SECURITY": "tls"}, "SMTP_SECURITY"),
+        ({"SMTP_HOST": "mail"}, "SMTP_FROM"),
+        ({"SMTP_HOST": "mail", "SMTP_FROM": "x@y", "SMTP_USERNAME": "u"}, "SMTP_PASSWORD"),
+        ({"WHATSAPP_ACCESS_TOKEN": "t"}, "WHATSAPP_API_URL"),
+        (
+            {
+                "WHATSAPP_API_URL": "ftp://x",
+                "WHATSAPP_PHONE_NUMBER_ID": "1",
+                "WHATSAPP_ACCESS_TOKEN": "t",
+            },
+            "http",
+        ),
+    ],
+)
+def test_malformed_settings(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == 78
+
+
+def test_smtp_port_follows_security() -> None:
+    base = {"SMTP_HOST": "mail", "SMTP_FROM": "alerts@firm.in"}
+    smtp = load_settings({**base, "SMTP_SECURITY": "ssl"}).smtp
+    assert smtp is not None and smtp.port == 465
+    smtp = load_settings({**base, "SMTP_PORT": "2525", "SMTP_SECURITY": "none"}).smtp
+    assert smtp is not None and smtp.port == 2525 and smtp.security == "none"
+
+
+def test_secrets_do_not_appear_in_settings_repr() -> None:
+    s = load_settings({"DATABASE_URL": "postgresql://u:topsecret@h/db"})
+    assert "topsecret" not in repr(s.database_url)
