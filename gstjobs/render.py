@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gstjobs.clock import iso_z, seconds_text
+from gstjobs.jobs import JOBS
 from gstjobs.ledger import JobStatus, RunRow
 from gstjobs.migrate import MigrationState
 from gstjobs.runner import RunOutcome
@@ -141,7 +142,7 @@ def status_json(rows: Sequence[JobStatus], database: str, now: datetime) -> dict
 
 
 def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> RenderableType:
-    table = Table(title=f"gstjobs status — {database}", title_justify="left")
+    table = Table()
     for col in (
         "job",
         "schedule",
@@ -170,7 +171,7 @@ def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> Rend
             _when(r.next_due, tz),
             Text("LATE", style="bold red") if r.late else Text("no"),
         )
-    return table
+    return Group(Text(f"gstjobs status of {database}"), table)
 
 
 # ---------------------------------------------------------------- gstjobs history
@@ -197,15 +198,26 @@ def history_json(rows: Sequence[RunRow]) -> dict[str, Any]:
     }
 
 
+def _headline(job: str, results: dict[str, Any]) -> str:
+    """The job's contract keys, in contract order; lists shown by their length."""
+    keys = next((s.result_keys for s in JOBS if s.name == job), tuple(results))
+    shown = []
+    for key in keys:
+        value = results.get(key)
+        if isinstance(value, list):
+            value = len(value)
+        if value is not None:
+            shown.append(f"{key}={value}")
+    return ", ".join(shown)
+
+
 def history_table(rows: Sequence[RunRow], tz: ZoneInfo) -> RenderableType:
-    table = Table(title="gstjobs history", title_justify="left")
+    table = Table()
     for col in ("run", "job", "started", "outcome", "took", "trigger", "host"):
         table.add_column(col, no_wrap=True)
     table.add_column("results / error", overflow="fold", ratio=1)
     for r in rows:
-        summary = r.error or ", ".join(
-            f"{k}={v}" for k, v in (r.results or {}).items() if isinstance(v, int | float)
-        )
+        summary = r.error or _headline(r.job, r.results or {})
         table.add_row(
             str(r.id),
             r.job,
@@ -238,8 +250,10 @@ def migrations_json(states: Sequence[MigrationState], database: str) -> dict[str
     }
 
 
-def migrations_table(states: Sequence[MigrationState], database: str, tz: ZoneInfo) -> Table:
-    table = Table(title=f"migrations — {database}", title_justify="left")
+def migrations_table(
+    states: Sequence[MigrationState], database: str, tz: ZoneInfo
+) -> RenderableType:
+    table = Table()
     for col in ("version", "name", "applied"):
         table.add_column(col)
     for s in states:
@@ -247,4 +261,4 @@ def migrations_table(states: Sequence[MigrationState], database: str, tz: ZoneIn
         if s.changed:
             applied = Text(f"{applied} (file changed since)", style="red")
         table.add_row(s.migration.version, s.migration.name, applied)
-    return table
+    return Group(Text(f"migrations of {database}"), table)

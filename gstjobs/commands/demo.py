@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import text
 
 from gstjobs import demo as demo_data
@@ -66,14 +68,14 @@ def demo(
         "automationRules": summary.rules,
     }
 
-    def view() -> Table:
-        table = Table(title=f"demo data loaded into {label}", title_justify="left")
+    def view() -> Group:
+        table = Table()
         table.add_column("table")
         table.add_column("rows", justify="right")
         for key, value in counts.items():
             table.add_row(key, f"{value:,}")
-        table.caption = f"anchored at {iso_z(anchor)}, seed {seed}"
-        return table
+        header = f"demo data loaded into {label} (seed {seed}, anchored at {iso_z(anchor)})"
+        return Group(Text(header), table)
 
     show(
         app_state,
