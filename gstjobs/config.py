@@ -50,6 +50,7 @@ class Settings:
     overdue_grace_minutes: int
     notify_cap: int
     notify_max_attempts: int
+    health_window_hours: int
     app_base_url: str
     smtp: SmtpSettings | None
     whatsapp: WhatsAppSettings | None
@@ -129,6 +130,7 @@ def load_settings(
         overdue_grace_minutes=_int(env, "GSTJOBS_OVERDUE_GRACE_MINUTES", 15),
         notify_cap=_int(env, "GSTJOBS_NOTIFY_CAP", 100, minimum=1),
         notify_max_attempts=_int(env, "GSTJOBS_NOTIFY_MAX_ATTEMPTS", 5, minimum=1),
+        health_window_hours=_int(env, "GSTJOBS_HEALTH_WINDOW_HOURS", 24, minimum=1),
         app_base_url=(env.get("APP_BASE_URL", "").strip() or "http://localhost:8080").rstrip("/"),
         smtp=_smtp(env),
         whatsapp=_whatsapp(env),

@@ -120,8 +120,11 @@ def url_text(url: URL) -> str:
 
 
 @pytest.fixture
-def settings(db_url: URL) -> Settings:
-    return load_settings(clean_env({"DATABASE_URL": url_text(db_url)}))
+def settings(db_url: URL, tmp_path: Path) -> Settings:
+    """Settings for in-process runs; the console outbox goes to this test's tmp_path."""
+    return load_settings(
+        clean_env({"DATABASE_URL": url_text(db_url), "GSTJOBS_DATA_DIR": str(tmp_path / "data")})
+    )
 
 
 @dataclass
@@ -146,7 +149,9 @@ def cli(db_url: URL, tmp_path: Path) -> Any:
         timeout: float = 120,
         database: bool = True,
     ) -> CliResult:
-        base = {"DATABASE_URL": url_text(db_url)} if database else {}
+        base = {"GSTJOBS_DATA_DIR": str(tmp_path / "data")}
+        if database:
+            base["DATABASE_URL"] = url_text(db_url)
         proc = subprocess.run(
             [sys.executable, "-m", "gstjobs", *args],
             capture_output=True,

@@ -1,9 +1,92 @@
-"""Commands of this group are added by its issue; nothing is registered yet."""
+"""``gstjobs analytics``: the trend view, and ``gstjobs analytics backfill``."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+from sqlalchemy import text
+
+from gstjobs import render, runner
+from gstjobs.analytics import backfill as backfilling
+from gstjobs.analytics import trend, view
+from gstjobs.commands.common import (
+    DryRunOption,
+    JsonOption,
+    TenantOption,
+    parse_tenants,
+    show,
+    state,
+)
+
+group = typer.Typer(
+    invoke_without_command=True,
+    help="Daily analytics snapshots: the trend view, and backfilling missed days.",
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    app.add_typer(group, name="analytics")
+
+
+@group.callback()
+def trends(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=366, help="Show the last N local days.")
+    ] = 14,
+    json_: JsonOption = False,
+) -> None:
+    """Each tenant's metrics over the last N days: sparkline, first, last, min, max, anomalies."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app_state = state(ctx, json_)
+    tenants = parse_tenants(tenant)
+    with app_state.connection("analytics", autocommit=False) as conn:
+        conn.execute(trend.READ_ONLY)
+        runner.require_schema(conn)
+        found = trend.load(conn, tenants, days)
+        conn.rollback()
+    label = app_state.db.label
+    show(
+        app_state,
+        lambda: view.trend_json(found, label, days),
+        lambda: view.trend_table(found, label, days),
+    )
+
+
+@group.command("backfill")
+def backfill(
+    ctx: typer.Context,
+    from_: Annotated[str, typer.Option("--from", metavar="DATE", help="First date (YYYY-MM-DD).")],
+    to: Annotated[str, typer.Option("--to", metavar="DATE", help="Last date (YYYY-MM-DD).")],
+    tenant: TenantOption = None,
+    dry_run: DryRunOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Take the snapshots of past dates, each as it stood at 23:59 local; one recorded run."""
+    app_state = state(ctx, json_)
+    first = backfilling.parse_date(from_, "--from")
+    last = backfilling.parse_date(to, "--to")
+    backfilling.check_range(first, last)
+    tenants = parse_tenants(tenant)
+    with app_state.connection("analytics-backfill") as conn:
+        runner.require_schema(conn)
+        now = conn.execute(text("SELECT now()")).scalar_one()
+    backfilling.check_past(last, now.astimezone(app_state.settings.tz).date())
+    outcome = runner.execute(
+        backfilling.spec_for(first, last),
+        app_state.settings,
+        app_state.db,
+        runner.RunRequest(tenants=tenants, dry_run=dry_run, trigger="manual"),
+    )
+    show(
+        app_state,
+        lambda: render.run_json(outcome),
+        lambda: render.run_table(outcome, app_state.settings.tz),
+    )
+    if outcome.status == "failed" and not app_state.json:
+        sys.stderr.write(f"gstjobs: {outcome.job} backfill failed: {outcome.error}\n")
+    raise typer.Exit(outcome.exit_code)

@@ -1,9 +1,93 @@
-"""Commands of this group are added by its issue; nothing is registered yet."""
+"""``gstjobs rules list`` and ``gstjobs rules validate FILE``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+from rich.text import Text
+
+from gstjobs.automation.rules import parse_rules_text
+from gstjobs.automation.store import RuleRow, list_rules
+from gstjobs.commands.common import JsonOption, TenantOption, parse_tenants, show, state
+from gstjobs.errors import UsageError
+from gstjobs.runner import require_schema
+
+app = typer.Typer(help="List the automation rules and check rule files.", no_args_is_help=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="rules")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = False) -> None:
+    """Every automation rule, with whether it is valid and when it last ran."""
+    app_state = state(ctx, json_)
+    tenants = parse_tenants(tenant)
+    with app_state.connection("rules list") as conn:
+        require_schema(conn)
+        rows = list_rules(conn, tenants)
+    show(app_state, lambda: {"rules": [_row_json(r) for r in rows]}, lambda: _table(rows))
+
+
+@app.command("validate")
+def validate(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="A JSON file: one rule object, or an array of rules.")
+    ],
+    json_: JsonOption = False,
+) -> None:
+    """Check a rule file; exit 2 with one line naming the bad field, else print "valid"."""
+    app_state = state(ctx, json_)
+    try:
+        source = file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
+    drafts = parse_rules_text(source, str(file))  # RuleError: one line, exit 2 (cli.main)
+    show(
+        app_state,
+        lambda: {"valid": True, "file": str(file), "rules": len(drafts)},
+        lambda: "valid" if len(drafts) == 1 else f"valid ({len(drafts)} rules)",
+    )
+
+
+def _row_json(r: RuleRow) -> dict[str, Any]:
+    return {
+        "id": str(r.id),
+        "tenantId": str(r.tenant_id),
+        "name": r.name,
+        "triggerEvent": r.trigger_event,
+        "isActive": r.is_active,
+        "conditions": r.conditions,
+        "actions": r.actions,
+        "valid": r.problem is None,
+        "problem": r.problem,
+        "executions24h": r.executions_24h,
+        "failures24h": r.failures_24h,
+        "lastExecutedAt": r.last_executed_at.isoformat() if r.last_executed_at else None,
+    }
+
+
+def _table(rows: list[RuleRow]) -> Table:
+    table = Table(title="automation rules", title_justify="left")
+    for col in ("rule", "tenant", "trigger", "active", "valid", "runs 24h", "failed 24h"):
+        table.add_column(col, no_wrap=col != "rule")
+    table.add_column("name / problem", overflow="fold", ratio=1)
+    for r in rows:
+        table.add_row(
+            str(r.id)[:8],
+            str(r.tenant_id)[:8],
+            r.trigger_event,
+            "yes" if r.is_active else Text("no", style="dim"),
+            Text("yes", style="green") if r.problem is None else Text("NO", style="bold red"),
+            str(r.executions_24h),
+            Text(str(r.failures_24h), style="red" if r.failures_24h else ""),
+            r.name if r.problem is None else Text(f"{r.name}: {r.problem}", style="red"),
+        )
+    if not rows:
+        table.caption = "no rules"
+    return table

@@ -1,17 +1,49 @@
-"""analytics-snapshot: built by issue 5. Until then a run fails with a clear message."""
+"""analytics-snapshot: each tenant's daily metrics, judged against the week before.
+
+For every tenant of the run, one ``analytics_snapshots`` row (metric type
+``daily_snapshot``) for the tenant-local date of ``as_of``, holding the seed's six
+metrics as they stood at ``as_of``, ``anomaly_detected`` and the list of anomalies.
+Metric definitions: gstjobs.analytics.metrics; the anomaly rule:
+gstjobs.analytics.anomalies; both in docs/analytics.md. A re-run for the same date
+replaces that day's row. Backfilling a range: gstjobs.analytics.backfill.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import Connection
 
-from gstjobs.errors import JobFailed
-from gstjobs.jobs.base import JobContext, JobSpec, Results
+from gstjobs.analytics import snapshot
+from gstjobs.analytics.metrics import Point, point
+from gstjobs.jobs.base import JobContext, JobSpec, Results, Tenant, sum_results
+from gstjobs.jobs.sla_check import DEFAULT_SLA_HOURS
 
 JOB_NAME = "analytics-snapshot"
 
 
+def points_at(tenants: Sequence[Tenant], as_of: datetime) -> list[Point]:
+    """One point per tenant: its local date of ``as_of``, data as of ``as_of``."""
+    return [
+        point(t.id, t.timezone, as_of.astimezone(ZoneInfo(t.timezone)).date(), as_of)
+        for t in tenants
+    ]
+
+
 def run(conn: Connection, ctx: JobContext) -> Results:
-    raise JobFailed("analytics-snapshot is not built yet (issue 5)")
+    return snapshot.take(conn, ctx.tenant_ids, points_at(ctx.tenants, ctx.as_of), DEFAULT_SLA_HOURS)
+
+
+def merge(parts: Sequence[Mapping[str, Any]]) -> Results:
+    """Per-tenant results (the runner's fallback) summed; the date span widened."""
+    merged = sum_results(parts)
+    for key, pick in (("fromDate", min), ("toDate", max)):
+        found = [p[key] for p in parts if p.get(key)]
+        merged[key] = pick(found) if found else None
+    return merged
 
 
 SPEC = JobSpec(
@@ -20,7 +52,9 @@ SPEC = JobSpec(
     schedule="59 23 * * *",
     expected_seconds=(10, 30),
     max_seconds=60,
-    summary="analytics-snapshot",
+    summary="Store each tenant's daily metrics snapshot and flag >30% deviations from the "
+    "7-day average.",
     work=run,
     result_keys=("tenants", "snapshotsWritten", "anomaliesDetected"),
+    merge=merge,
 )

@@ -1,17 +1,77 @@
-"""automation-health-check: built by issue 3. Until then a run fails with a clear message."""
+"""automation-health-check: the seed's HealthMetrics over the last 24 hours, per tenant
+and overall, with findings sent to each tenant's active admins.
+
+The window is ``GSTJOBS_HEALTH_WINDOW_HOURS`` (default 24) before ``as_of``; the
+thresholds live in ``gstjobs.health.automation``. A tenant whose rules show any
+finding gets one ``health_alert`` notification per active admin per local day (the
+tenant's timezone): a second run the same day queues nothing more.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+import json
+from collections.abc import Sequence
+from typing import Any
 
-from gstjobs.errors import JobFailed
+from sqlalchemy import Connection, text
+
+from gstjobs.health.automation import automation_health, merge_metrics
 from gstjobs.jobs.base import JobContext, JobSpec, Results
 
 JOB_NAME = "automation-health-check"
 
+QUEUE_ALERTS = text(
+    """
+    INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key, run_id)
+    SELECT a.tenant_id, u.id, 'email', 'health_alert', a.payload,
+           'health:' || to_char((CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date,
+                                'YYYY-MM-DD') || ':user:' || u.id,
+           CAST(:run_id AS bigint)
+    FROM jsonb_to_recordset(CAST(:alerts AS jsonb)) AS a (tenant_id uuid, payload jsonb)
+    JOIN tenants tn ON tn.id = a.tenant_id
+    JOIN users u ON u.tenant_id = a.tenant_id AND u.role = 'admin' AND u.is_active
+    ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
+    RETURNING tenant_id
+    """
+)
+
 
 def run(conn: Connection, ctx: JobContext) -> Results:
-    raise JobFailed("automation-health-check is not built yet (issue 3)")
+    hours = ctx.settings.health_window_hours
+    health = automation_health(conn, ctx.tenant_ids, ctx.as_of, hours)
+    per_tenant: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    for tenant in ctx.tenants:
+        mine = health.only(tenant.id)
+        findings = mine.findings()
+        metrics = mine.metrics()
+        per_tenant.append(
+            {
+                "tenant_id": str(tenant.id),
+                "level": metrics["level"],
+                "total_executions": metrics["total_executions"],
+                "success_rate": metrics["success_rate"],
+                "findings": len(findings),
+            }
+        )
+        if findings:
+            payload = {
+                "level": metrics["level"],
+                "window_hours": hours,
+                "findings": [{"level": f.level, "message": f.message} for f in findings],
+                "metrics": metrics,
+            }
+            alerts.append({"tenant_id": str(tenant.id), "payload": payload})
+    queued: Sequence[Any] = ()
+    if alerts:
+        queued = conn.execute(
+            QUEUE_ALERTS, {"alerts": json.dumps(alerts), "as_of": ctx.as_of, "run_id": ctx.run_id}
+        ).fetchall()
+    return health.metrics() | {
+        "tenants": per_tenant,
+        "tenantsAlerted": len({row.tenant_id for row in queued}),
+        "notificationsQueued": len(queued),
+    }
 
 
 SPEC = JobSpec(
@@ -20,7 +80,7 @@ SPEC = JobSpec(
     schedule="0 7 * * *",
     expected_seconds=(2, 5),
     max_seconds=10,
-    summary="automation-health-check",
+    summary="Automation rule health over the last 24 hours; alert each tenant's admins.",
     work=run,
     result_keys=(
         "total_executions",
@@ -31,4 +91,5 @@ SPEC = JobSpec(
         "degraded_rules",
         "level",
     ),
+    merge=merge_metrics,
 )

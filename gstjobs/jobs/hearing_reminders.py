@@ -1,17 +1,113 @@
-"""send-hearing-reminders: built by issue 4. Until then a run fails with a clear message."""
+"""send-hearing-reminders: queue a reminder for every Scheduled hearing today or tomorrow.
+
+"Today or tomorrow" is read in each tenant's timezone relative to ``as_of``: the
+window is [local midnight today, local midnight the day after tomorrow). The seed's
+``hearing_date BETWEEN now AND now + 1 day`` missed hearings later tomorrow (the
+08:00 run never covered tomorrow afternoon) and included none earlier today.
+
+Recipients are the case owner and the assigned advocate, one message if they are the
+same person, active users of the hearing's tenant only. Each gets an email (when they
+have an address) and, when WhatsApp is configured, a WhatsApp message if they opted
+in and have a phone. Everything is queued in the outbox by one INSERT … SELECT in
+the job's transaction; the runner delivers after commit. The de-duplication key is
+per hearing (and its date, so a rescheduled hearing is reminded again), recipient,
+channel and tenant-local day of ``as_of``: a hearing is reminded the day before and
+on the day, and a re-run the same day queues nothing. There is no per-run hearing
+limit: the seed's 100 applies to sending (Settings.notify_cap), and what is over it
+stays queued for the next delivery.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from gstjobs.errors import JobFailed
 from gstjobs.jobs.base import JobContext, JobSpec, Results
 
 JOB_NAME = "send-hearing-reminders"
+TEMPLATE = "hearing_reminder"
+
+QUEUE_REMINDERS = text(
+    """
+    WITH local AS (
+        SELECT tn.id AS tenant_id, tn.timezone,
+               (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
+        FROM tenants tn
+        WHERE tn.id = ANY(:tenants)
+    ), found AS (
+        SELECT h.id, h.tenant_id, h.case_id, h.hearing_date, h.purpose, l.today,
+               c.case_number, c.title AS case_title, c.owner_id, c.assigned_to,
+               COALESCE(ct.name, 'Court not recorded') AS court_name,
+               COALESCE(ct.city, '') AS court_city
+        FROM hearings h
+        JOIN local l ON l.tenant_id = h.tenant_id
+        JOIN cases c ON c.id = h.case_id AND c.tenant_id = h.tenant_id
+        LEFT JOIN courts ct ON ct.id = h.court_id
+        WHERE h.tenant_id = ANY(:tenants)
+          AND h.status = 'Scheduled'
+          AND h.hearing_date >= (l.today::timestamp AT TIME ZONE l.timezone)
+          AND h.hearing_date < ((l.today + 2)::timestamp AT TIME ZONE l.timezone)
+    ), recipients AS (
+        SELECT f.id AS hearing_id, u.id AS user_id, u.email, u.phone, u.whatsapp_opt_in,
+               array_agg(r.role ORDER BY r.ord) AS roles
+        FROM found f
+        CROSS JOIN LATERAL (VALUES (f.owner_id, 'owner', 1),
+                                   (f.assigned_to, 'assigned advocate', 2))
+                           AS r (user_id, role, ord)
+        JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
+        GROUP BY f.id, u.id
+    ), candidates AS (
+        SELECT r.hearing_id, r.user_id, r.roles, ch.channel
+        FROM recipients r
+        CROSS JOIN (VALUES ('email'), ('whatsapp')) AS ch (channel)
+        WHERE (ch.channel = 'email' AND r.email IS NOT NULL)
+           OR (ch.channel = 'whatsapp' AND CAST(:whatsapp AS boolean)
+               AND r.whatsapp_opt_in AND r.phone IS NOT NULL)
+    ), queued AS (
+        INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
+                                   run_id)
+        SELECT f.tenant_id, c.user_id, c.channel, CAST(:template AS text),
+               jsonb_build_object(
+                   'hearing_id', f.id,
+                   'case_id', f.case_id,
+                   'case_number', f.case_number,
+                   'case_title', f.case_title,
+                   'court_name', f.court_name,
+                   'court_city', f.court_city,
+                   'hearing_date', f.hearing_date,
+                   'purpose', f.purpose,
+                   'roles', to_jsonb(c.roles)),
+               CAST(:template AS text) || ':' || f.id::text || '@'
+                   || to_char(f.hearing_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                   || ':' || c.user_id::text || ':' || f.today::text,
+               CAST(:run_id AS bigint)
+        FROM candidates c
+        JOIN found f ON f.id = c.hearing_id
+        ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM found) AS hearings,
+           (SELECT count(*) FROM candidates) AS candidates,
+           (SELECT count(*) FROM queued) AS queued
+    """
+)
 
 
 def run(conn: Connection, ctx: JobContext) -> Results:
-    raise JobFailed("send-hearing-reminders is not built yet (issue 4)")
+    counts = conn.execute(
+        QUEUE_REMINDERS,
+        {
+            "tenants": ctx.tenant_ids,
+            "as_of": ctx.as_of,
+            "whatsapp": ctx.settings.whatsapp is not None,
+            "template": TEMPLATE,
+            "run_id": ctx.run_id,
+        },
+    ).one()
+    return {
+        "hearingsFound": counts.hearings,
+        "notificationsQueued": counts.queued,
+        "duplicatesSkipped": counts.candidates - counts.queued,
+    }
 
 
 SPEC = JobSpec(
@@ -20,7 +116,7 @@ SPEC = JobSpec(
     schedule="0 8 * * *",
     expected_seconds=(5, 15),
     max_seconds=30,
-    summary="send-hearing-reminders",
+    summary="Remind case owners and advocates of hearings today and tomorrow (email, WhatsApp).",
     work=run,
     result_keys=(
         "hearingsFound",

@@ -1,12 +1,243 @@
-"""Delivery of the outbox (issue 4 fills this in). Until then nothing is sent."""
+"""Delivery of the outbox: after each job commits (``deliver``) and by ``gstjobs notify send``.
+
+For each tenant with due rows, up to ``Settings.notify_cap`` messages per call are
+claimed in batches of BATCH (see ``outbox`` for the lease), rendered, handed to
+their channel and recorded one by one, so a crash repeats at most the message in
+flight. What is over the cap stays pending for the next call and is reported as
+``notificationsDeferred``. A failed attempt is recorded on its row with the error
+and retried with exponential backoff; after ``Settings.notify_max_attempts``
+attempts (or at once when retrying cannot help: no such recipient, no address,
+a payload its template cannot render) the row is ``failed``.
+
+The outbox runs on the database clock (``now()``), not on the job's ``as_of``:
+retries and leases measure real time between real sends, and a backfill run with
+an old ``--as-of`` must neither hold messages back nor release retries early.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
 
+from sqlalchemy import Connection, Engine, text
+
+from gstjobs.config import Settings
 from gstjobs.jobs.base import JobContext, Results
+from gstjobs.notify import outbox
+from gstjobs.notify.console import FileChannel
+from gstjobs.notify.email import SmtpChannel
+from gstjobs.notify.message import Channel, DeliveryError, Outgoing, Recipient, scrub
+from gstjobs.notify.templates import Envelope, RenderError, render
+from gstjobs.notify.whatsapp import WhatsAppChannel
+
+log = logging.getLogger(__name__)
+
+BATCH = 20
+"""Rows claimed per statement; the lease must outlast sending one batch."""
+MIN_LEASE_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    """Attempts that failed in this call (retrying or given up)."""
+    retrying: int = 0
+    """Of those, rows left pending for a later attempt."""
+    deferred: int = 0
+    """Due rows left pending because of the per-tenant cap."""
+
+    def results(self) -> Results:
+        return {
+            "notificationsSent": self.sent,
+            "notificationsFailed": self.failed,
+            "notificationsRetrying": self.retrying,
+            "notificationsDeferred": self.deferred,
+        }
 
 
 def deliver(engine: Engine, ctx: JobContext) -> Results:
     """Send what is pending and due for ``ctx.tenants``; called by the runner after commit."""
-    return {}
+    return drain(engine, ctx.settings, ctx.tenant_ids).results()
+
+
+def drain(
+    engine: Engine,
+    settings: Settings,
+    tenants: Sequence[UUID],
+    *,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Deliver due notifications of ``tenants``. ``now`` replaces the database clock (tests)."""
+    if not tenants:
+        return DeliveryReport()
+    channels = _Channels(settings)
+    sent = failed = retrying = 0
+    try:
+        with engine.connect() as raw:
+            conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+            moment = now or _clock(conn)
+            due = conn.execute(
+                outbox.DUE_BY_TENANT, {"tenants": list(tenants), "now": moment}
+            ).fetchall()
+            for row in due:
+                room = settings.notify_cap
+                while room > 0:
+                    moment = now or _clock(conn)
+                    batch = conn.execute(
+                        outbox.CLAIM,
+                        {
+                            "tenant": row.tenant_id,
+                            "now": moment,
+                            "limit": min(room, BATCH),
+                            "lease": _lease(settings),
+                        },
+                    ).fetchall()
+                    if not batch:
+                        break
+                    room -= len(batch)
+                    for claimed in batch:
+                        outcome = _send_one(conn, channels, settings, claimed, now)
+                        sent += outcome == "sent"
+                        failed += outcome != "sent"
+                        retrying += outcome == "retrying"
+            deferred = conn.execute(
+                outbox.COUNT_DUE, {"tenants": list(tenants), "now": now or _clock(conn)}
+            ).scalar_one()
+    finally:
+        channels.close()
+    if deferred:
+        log.warning("%d notification(s) over the per-tenant cap stay queued", deferred)
+    return DeliveryReport(sent, failed, retrying, deferred)
+
+
+def _send_one(
+    conn: Connection,
+    channels: _Channels,
+    settings: Settings,
+    row: Any,
+    now: datetime | None,
+) -> str:
+    """Send one claimed row and record the outcome: sent, retrying or failed."""
+    try:
+        message = _outgoing(row, settings, now or _clock(conn))
+        channel = channels.for_channel(row.channel)
+        try:
+            provider_id = channel.send(message)
+        except DeliveryError:
+            raise
+        except Exception as exc:  # a channel bug must not lose the row or stop the batch
+            log.debug("notification %d: channel error", row.id, exc_info=True)
+            raise DeliveryError(scrub(f"{type(exc).__name__}: {exc}")) from exc
+    except DeliveryError as exc:
+        return _record_failure(conn, settings, row, exc, now)
+    done = conn.execute(
+        outbox.MARK_SENT,
+        {
+            "id": row.id,
+            "attempts": row.attempts,
+            "now": now or _clock(conn),
+            "provider_id": provider_id,
+        },
+    ).rowcount
+    if not done:
+        log.warning("notification %d: its lease ran out while sending; it may go twice", row.id)
+    return "sent"
+
+
+def _record_failure(
+    conn: Connection, settings: Settings, row: Any, exc: DeliveryError, now: datetime | None
+) -> str:
+    give_up = exc.permanent or row.attempts >= settings.notify_max_attempts
+    moment = now or _clock(conn)
+    conn.execute(
+        outbox.MARK_FAILED,
+        {
+            "id": row.id,
+            "attempts": row.attempts,
+            "give_up": give_up,
+            "error": scrub(str(exc)),
+            "retry_at": moment + outbox.backoff(row.attempts),
+        },
+    )
+    log.warning(
+        "notification %d: attempt %d failed%s",
+        row.id,
+        row.attempts,
+        "; giving up" if give_up else "; will retry",
+    )
+    return "failed" if give_up else "retrying"
+
+
+def _outgoing(row: Any, settings: Settings, now: datetime) -> Outgoing:
+    if not row.active:
+        raise DeliveryError("the recipient is not an active user of this tenant", permanent=True)
+    envelope = Envelope(
+        notification_id=row.id,
+        recipient_name=row.full_name,
+        firm_name=row.firm_name,
+        timezone=row.timezone,
+        now=now,
+        base_url=settings.app_base_url,
+    )
+    try:
+        rendered = render(row.template, row.payload, envelope)
+    except RenderError as exc:
+        raise DeliveryError(str(exc), permanent=True) from exc
+    recipient = Recipient(row.user_id, row.full_name, row.email, row.phone, row.whatsapp_opt_in)
+    return Outgoing(
+        row.id, row.tenant_id, row.channel, row.template, row.payload, recipient, envelope, rendered
+    )
+
+
+def _clock(conn: Connection) -> datetime:
+    moment: datetime = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    return moment
+
+
+def _lease(settings: Settings) -> float:
+    timeouts = [s.timeout for s in (settings.smtp, settings.whatsapp) if s is not None]
+    return max(MIN_LEASE_SECONDS, BATCH * 2 * max(timeouts, default=0.0) + 60)
+
+
+def outbox_dir(settings: Settings) -> Path:
+    return settings.outbox_dir or settings.data_dir / "outbox"
+
+
+class _Channels:
+    """The transports of one delivery call, opened on first use, closed at the end."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._open: dict[str, Channel] = {}
+
+    def for_channel(self, channel: str) -> Channel:
+        s = self.settings
+        if channel == "email" and s.smtp is not None:
+            key = "smtp"
+        elif channel == "whatsapp" and s.whatsapp is not None:
+            key = "whatsapp"
+        else:
+            key = "file"  # console rows, and email/WhatsApp with no provider configured
+        if key not in self._open:
+            self._open[key] = self._make(key)
+        return self._open[key]
+
+    def _make(self, key: str) -> Channel:
+        s = self.settings
+        if key == "smtp" and s.smtp is not None:
+            return SmtpChannel(s.smtp)
+        if key == "whatsapp" and s.whatsapp is not None:
+            return WhatsAppChannel(s.whatsapp)
+        sender = s.smtp.sender if s.smtp else "gstjobs@localhost"
+        return FileChannel(outbox_dir(s), sender)
+
+    def close(self) -> None:
+        for channel in self._open.values():
+            channel.close()
+        self._open.clear()

@@ -2,7 +2,16 @@
 -- (created only when absent, so gstjobs can sit on an existing database), and the
 -- tool's own run ledger, event queue and notification outbox.
 
-CREATE EXTENSION IF NOT EXISTS pgcrypto;  -- gen_random_uuid() on PostgreSQL < 13
+-- gen_random_uuid() is built in from PostgreSQL 13; older servers need pgcrypto.
+-- (Asking for pgcrypto unconditionally would fail where it is not packaged, as in the
+-- embedded server.)
+DO $$
+BEGIN
+  IF current_setting('server_version_num')::int < 130000 THEN
+    CREATE EXTENSION IF NOT EXISTS pgcrypto;
+  END IF;
+END
+$$;
 
 -- ---------------------------------------------------------------- seed tables
 CREATE TABLE IF NOT EXISTS audit_log (

@@ -142,7 +142,7 @@ def test_command_line_database_url_wins(cli: Any, db_url: URL) -> None:
         env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"},
     )
     assert result.code == 0, result.stderr
-    assert result.json()["database"].endswith(db_url.database or "")
+    assert (db_url.database or "?") in result.json()["database"]
 
 
 def test_version_and_help(cli: Any) -> None:

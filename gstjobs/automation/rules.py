@@ -1,0 +1,207 @@
+"""The rule language: validation and normalisation of ``automation_rules`` JSON.
+
+A rule is ``trigger_event`` + ``conditions`` (a JSON object over the event's data) +
+``actions`` (a JSON array). Everything is checked here, in Python, before the engine
+runs a rule; the SQL matcher (``gstjobs_rule_matches`` in 002_automation.sql) only
+ever sees conditions that passed. Each problem is one ``RuleError`` whose message
+names the bad field, e.g. ``actions[0].recipient must be one of assignee, case_owner,
+admins (got "boss")``. The language is documented in docs/automation.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gstjobs.errors import RuleError
+
+TRIGGERS = ("task_overdue", "sla_violation", "deadline_approaching")
+OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
+ORDERING = ("gt", "gte", "lt", "lte")
+LISTS = ("in", "not_in")
+ACTION_TYPES = ("notify", "escalate", "create_task")
+RECIPIENTS = ("assignee", "case_owner", "admins")
+CHANNELS = ("email", "whatsapp")
+PRIORITIES = ("Critical", "High", "Medium", "Low")
+ASSIGNEES = ("assignee", "case_owner")
+MAX_DUE_IN_HOURS = 24 * 365
+MAX_TITLE = 500
+TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+_ACTION_KEYS = {
+    "notify": {"type", "recipient", "channel", "template"},
+    "escalate": {"type", "reassign_to", "raise_priority"},
+    "create_task": {"type", "title", "due_in_hours", "priority", "assign_to"},
+}
+_RULE_KEYS = {"id", "tenant_id", "name", "trigger_event", "conditions", "actions", "is_active"}
+
+
+@dataclass(frozen=True)
+class RuleDraft:
+    """A rule as a file or a row gives it, already validated and normalised."""
+
+    name: str
+    trigger_event: str
+    conditions: dict[str, Any]
+    actions: tuple[dict[str, Any], ...]
+    """With every default filled in, so SQL reads each field without a fallback."""
+    is_active: bool = True
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _one_of(where: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise RuleError(f"{where} must be one of {', '.join(allowed)} (got {_show(value)})")
+    return value
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) and value is not None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def validate_conditions(conditions: Any, where: str = "conditions") -> dict[str, Any]:
+    """The conditions object, unchanged when valid; RuleError naming the bad field."""
+    if not isinstance(conditions, dict):
+        raise RuleError(f"{where} must be a JSON object (got {_show(conditions)})")
+    for field, test in conditions.items():
+        here = f"{where}.{field}"
+        if not field:
+            raise RuleError(f"{where} has an empty field name")
+        if isinstance(test, dict):
+            if not test:
+                raise RuleError(f"{here} must name at least one operator: {', '.join(OPERATORS)}")
+            for op, arg in test.items():
+                _check_operator(f"{here}.{op}", op, arg)
+        elif not _is_scalar(test):
+            raise RuleError(
+                f"{here} must be a string, number or boolean to match, or an object of "
+                f"operators (got {_show(test)})"
+            )
+    return conditions
+
+
+def _check_operator(where: str, op: str, arg: Any) -> None:
+    if op not in OPERATORS:
+        raise RuleError(f"{where} is not an operator; use one of {', '.join(OPERATORS)}")
+    if op in ORDERING:
+        if not _is_number(arg):
+            raise RuleError(f"{where} must be a number (got {_show(arg)})")
+    elif op in LISTS:
+        if not isinstance(arg, list) or not arg:
+            raise RuleError(f"{where} must be a non-empty list (got {_show(arg)})")
+        for i, item in enumerate(arg):
+            if not _is_scalar(item):
+                raise RuleError(f"{where}[{i}] must be a string, number or boolean")
+    elif not _is_scalar(arg):
+        raise RuleError(f"{where} must be a string, number or boolean (got {_show(arg)})")
+
+
+def validate_actions(
+    actions: Any, trigger_event: str, where: str = "actions"
+) -> list[dict[str, Any]]:
+    """The actions, each with its defaults filled in; RuleError naming the bad field."""
+    if not isinstance(actions, list) or not actions:
+        raise RuleError(f"{where} must be a non-empty JSON array (got {_show(actions)})")
+    return [_action(f"{where}[{i}]", a, trigger_event) for i, a in enumerate(actions)]
+
+
+def _action(where: str, action: Any, trigger_event: str) -> dict[str, Any]:
+    if not isinstance(action, dict):
+        raise RuleError(f"{where} must be a JSON object with a type (got {_show(action)})")
+    kind = _one_of(f"{where}.type", action.get("type"), ACTION_TYPES)
+    unknown = sorted(set(action) - _ACTION_KEYS[kind])
+    if unknown:
+        raise RuleError(
+            f"{where}.{unknown[0]} is not a field of a {kind} action; "
+            f"use {', '.join(sorted(_ACTION_KEYS[kind] - {'type'}))}"
+        )
+    if kind == "notify":
+        template = action.get("template", trigger_event)
+        if not isinstance(template, str) or not TEMPLATE_NAME.match(template):
+            raise RuleError(
+                f"{where}.template must be a template name such as task_overdue "
+                f"(lower case letters, digits, _; got {_show(template)})"
+            )
+        return {
+            "type": kind,
+            "recipient": _one_of(f"{where}.recipient", action.get("recipient"), RECIPIENTS),
+            "channel": _one_of(f"{where}.channel", action.get("channel", "email"), CHANNELS),
+            "template": template,
+        }
+    if kind == "escalate":
+        reassign = action.get("reassign_to")
+        if reassign is not None and reassign != "case_owner":
+            raise RuleError(f"{where}.reassign_to must be case_owner (got {_show(reassign)})")
+        raise_priority = action.get("raise_priority", False)
+        if not isinstance(raise_priority, bool):
+            raise RuleError(f"{where}.raise_priority must be true or false")
+        if reassign is None and not raise_priority:
+            raise RuleError(f"{where} does nothing; give reassign_to or raise_priority: true")
+        return {"type": kind, "reassign": reassign is not None, "raise_priority": raise_priority}
+    title = action.get("title")
+    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+        raise RuleError(f"{where}.title must be a non-empty string of at most {MAX_TITLE} chars")
+    hours = action.get("due_in_hours")
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 0 < hours <= MAX_DUE_IN_HOURS:
+        raise RuleError(
+            f"{where}.due_in_hours must be a whole number of hours from 1 to {MAX_DUE_IN_HOURS} "
+            f"(got {_show(hours)})"
+        )
+    return {
+        "type": kind,
+        "title": title.strip(),
+        "due_in_hours": hours,
+        "priority": _one_of(f"{where}.priority", action.get("priority", "Medium"), PRIORITIES),
+        "assign_to": _one_of(f"{where}.assign_to", action.get("assign_to", "assignee"), ASSIGNEES),
+    }
+
+
+def validate_rule(rule: Any, where: str = "") -> RuleDraft:
+    """A whole rule (``name``, ``trigger_event``, ``conditions``, ``actions``, ``is_active``)."""
+    prefix = f"{where}." if where else ""
+    if not isinstance(rule, Mapping):
+        raise RuleError(f"{where or 'the rule'} must be a JSON object (got {_show(rule)})")
+    unknown = sorted(set(rule) - _RULE_KEYS)
+    if unknown:
+        raise RuleError(
+            f"{prefix}{unknown[0]} is not a field of a rule; "
+            "use name, trigger_event, conditions, actions, is_active"
+        )
+    name = rule.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise RuleError(f"{prefix}name must be a non-empty string (got {_show(name)})")
+    trigger = _one_of(f"{prefix}trigger_event", rule.get("trigger_event"), TRIGGERS)
+    conditions = validate_conditions(rule.get("conditions", {}), f"{prefix}conditions")
+    actions = validate_actions(rule.get("actions"), trigger, f"{prefix}actions")
+    is_active = rule.get("is_active", True)
+    if not isinstance(is_active, bool):
+        raise RuleError(f"{prefix}is_active must be true or false (got {_show(is_active)})")
+    return RuleDraft(name.strip(), trigger, conditions, tuple(actions), is_active)
+
+
+def parse_rules_text(source: str, label: str) -> list[RuleDraft]:
+    """A file's text: one rule object or an array of them. Errors name the file and field."""
+    try:
+        document = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise RuleError(
+            f"{label} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    try:
+        if isinstance(document, list):
+            if not document:
+                raise RuleError("the file holds an empty list; give at least one rule")
+            return [validate_rule(r, f"[{i}]") for i, r in enumerate(document)]
+        return [validate_rule(document)]
+    except RuleError as exc:
+        raise RuleError(f"{label}: {exc.message}") from None

@@ -1,0 +1,181 @@
+"""Rendering notifications from the Jinja2 templates shipped in ``notify/templates``.
+
+Each template NAME has three files: ``NAME.subject.txt`` (one line), ``NAME.txt``
+(the plain-text part) and ``NAME.html`` (the HTML part, autoescaped). Undefined
+variables are errors (StrictUndefined): a payload that lacks what its template
+needs fails loudly at delivery instead of sending a message with holes in it.
+
+The context is the notification's payload, plus what delivery adds at send time:
+the recipient's name and the firm's name (read from the database then, never stored
+in the payload), the tenant's timezone, the moment of sending and the base of the
+action links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, pass_context
+from jinja2.runtime import Context
+
+TEMPLATES = (
+    "hearing_reminder",
+    "deadline_digest",
+    "task_overdue",
+    "sla_violation",
+    "deadline_approaching",
+    "health_alert",
+)
+
+RESERVED = ("recipient_name", "firm_name", "timezone", "now", "base_url", "notification_id")
+
+
+class RenderError(Exception):
+    """A template could not be rendered from this payload."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What delivery knows at send time, beyond the payload."""
+
+    notification_id: int
+    recipient_name: str
+    firm_name: str
+    timezone: str
+    now: datetime
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("gstjobs.notify", "templates"),
+        autoescape=lambda name: bool(name and name.endswith(".html")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["when"] = _when
+    env.filters["link"] = _link
+    env.filters["plural"] = _plural
+    return env
+
+
+def render(template: str, payload: Mapping[str, Any], envelope: Envelope) -> Rendered:
+    """Subject, text and HTML of one notification; RenderError when it cannot be built."""
+    if template not in TEMPLATES:
+        raise RenderError(f"unknown template {template!r}")
+    context = {
+        **payload,
+        "recipient_name": envelope.recipient_name,
+        "firm_name": envelope.firm_name,
+        "timezone": envelope.timezone,
+        "now": envelope.now.isoformat(),
+        "base_url": envelope.base_url.rstrip("/"),
+        "notification_id": envelope.notification_id,
+    }
+    env = environment()
+    try:
+        subject = env.get_template(f"{template}.subject.txt").render(context)
+        text = env.get_template(f"{template}.txt").render(context)
+        html = env.get_template(f"{template}.html").render(context)
+    except (TemplateError, ValueError, KeyError, TypeError) as exc:
+        raise RenderError(f"template {template}: {type(exc).__name__}: {exc}") from exc
+    return Rendered(" ".join(subject.split()), text, html)
+
+
+def whatsapp_parameters(template: str, payload: Mapping[str, Any], envelope: Envelope) -> list[str]:
+    """Body parameters of the pre-approved WhatsApp template of the same name.
+
+    Each WhatsApp template is approved by Meta with numbered placeholders; these
+    are the values for {{1}}, {{2}}, … in that order (see docs/notifications.md).
+    """
+    context = {**payload, "timezone": envelope.timezone, "now": envelope.now.isoformat()}
+    tz = ZoneInfo(envelope.timezone)
+    firm = envelope.firm_name
+    if template == "hearing_reminder":
+        when = _format(_parse(payload["hearing_date"]), tz, "datetime", _today(context))
+        court = ", ".join(x for x in (payload["court_name"], payload["court_city"]) if x)
+        return [payload["case_number"], court, when, firm]
+    if template == "deadline_digest":
+        items = payload["items"]
+        high = sum(1 for i in items if i["high"])
+        return [str(len(items)), str(high), f"{envelope.base_url.rstrip('/')}/deadlines", firm]
+    if template in ("task_overdue", "sla_violation", "deadline_approaching"):
+        subject = render(template, payload, envelope).subject
+        return [subject, firm]
+    if template == "health_alert":
+        return [str(payload["level"]), str(len(payload["findings"])), firm]
+    raise RenderError(f"no WhatsApp template for {template!r}")
+
+
+# ---------------------------------------------------------------- filters
+def _parse(value: str | datetime) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no offset")
+    return moment
+
+
+def _today(context: Mapping[str, Any] | Context) -> date:
+    tz = ZoneInfo(context["timezone"])
+    return _parse(context["now"]).astimezone(tz).date()
+
+
+def _clock(moment: datetime) -> str:
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def _format(moment: datetime, tz: ZoneInfo, style: str, today: date) -> str:
+    local = moment.astimezone(tz)
+    day = local.date()
+    short_date = f"{local:%a} {day.day} {local:%b %Y}"
+    zone = local.tzname() or ""
+    if style == "date":
+        return short_date
+    if style == "time":
+        return f"{_clock(local)} {zone}".strip()
+    if style == "datetime":
+        return f"{local:%A} {day.day} {local:%B %Y}, {_clock(local)} {zone}".strip()
+    if style == "day":
+        delta = (day - today).days
+        return {0: "today", 1: "tomorrow"}.get(delta, f"on {short_date}")
+    if style == "relative":
+        delta = (day - today).days
+        label = {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get(delta, short_date)
+        return f"{label} {_clock(local)}"
+    raise ValueError(f"unknown date style {style!r}")
+
+
+@pass_context
+def _when(context: Context, value: str, style: str = "datetime") -> str:
+    """A timestamp in the tenant's timezone: date, time, datetime or relative."""
+    return _format(_parse(value), ZoneInfo(context["timezone"]), style, _today(context))
+
+
+@pass_context
+def _link(context: Context, path: str, **query: str) -> str:
+    """An action link under APP_BASE_URL."""
+    url = f"{context['base_url']}/{path.lstrip('/')}"
+    if query:
+        url += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
+    return url
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

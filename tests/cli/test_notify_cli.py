@@ -1,0 +1,134 @@
+"""``gstjobs notify …`` and the notifying jobs through the real command."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from tests.conftest import AS_OF
+from tests.support import factory
+from tests.support.servers import smtp_server
+
+PERSONAL = ("Asha", "Mehta", "asha@mehta.example", "Vikram", "vikram@mehta.example", "+9198")
+
+
+def setup_hearing(engine: Engine) -> Any:
+    with engine.begin() as conn:
+        t = factory.tenant(conn, "Mehta & Associates")
+        owner = factory.user(
+            conn, t, "admin", name="Asha Mehta", email="asha@mehta.example", phone="+919812345678"
+        )
+        advocate = factory.user(conn, t, name="Vikram Rao", email="vikram@mehta.example")
+        case = factory.case(conn, t, owner=owner, assigned_to=advocate, number="GST/APL/9")
+        factory.hearing(conn, t, case, AS_OF + timedelta(hours=3), court_id=factory.court(conn))
+    return t
+
+
+def no_personal_data(*outputs: str) -> None:
+    for output in outputs:
+        for word in PERSONAL:
+            assert word not in output, f"{word!r} printed"
+
+
+def test_run_sends_over_smtp_and_prints_only_counts(cli: Any, engine: Engine) -> None:
+    setup_hearing(engine)
+    with smtp_server() as smtp:
+        result = cli(
+            "run", "hearing-reminders", "--as-of", AS_OF.isoformat(), "--json", env=smtp.env()
+        )
+        assert result.code == 0, result.stderr
+        doc = result.json()
+        assert doc["job"] == "send-hearing-reminders"
+        assert doc["results"]["hearingsFound"] == 1
+        assert doc["results"]["notificationsQueued"] == 2
+        assert doc["results"]["notificationsSent"] == 2
+        assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == [
+            "asha@mehta.example",
+            "vikram@mehta.example",
+        ]
+    no_personal_data(result.stdout, result.stderr)
+
+
+def test_without_smtp_messages_become_eml_files(cli: Any, engine: Engine, tmp_path: Path) -> None:
+    setup_hearing(engine)
+    outbox = tmp_path / "outbox"
+    result = cli(
+        "-v",
+        "run",
+        "hearing-reminders",
+        "--as-of",
+        AS_OF.isoformat(),
+        env={"GSTJOBS_OUTBOX_DIR": str(outbox)},
+    )
+    assert result.code == 0, result.stderr
+    files = sorted(outbox.glob("notification-*.eml"))
+    assert len(files) == 2
+    mail = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert mail["Subject"].startswith("Hearing Reminder: GST/APL/9 - ")
+    assert "written to" in result.stderr  # -v logs the ids and file names only
+    no_personal_data(result.stdout, result.stderr)
+
+
+def test_list_shows_the_queue_and_send_drains_it(cli: Any, engine: Engine) -> None:
+    tenant = setup_hearing(engine)
+    with smtp_server(running=False) as smtp:
+        down = cli(
+            "run", "hearing-reminders", "--as-of", AS_OF.isoformat(), "--json", env=smtp.env()
+        )
+        assert down.code == 0
+        assert down.json()["results"]["notificationsFailed"] == 2
+        listed = cli("notify", "list", "--json", "--tenant", str(tenant))
+        assert listed.code == 0, listed.stderr
+        doc = listed.json()
+        assert doc["counts"] == {"pending": 2, "sent": 0, "failed": 0}
+        first = doc["notifications"][0]
+        assert {
+            "id",
+            "tenantId",
+            "userId",
+            "channel",
+            "template",
+            "status",
+            "attempts",
+            "nextAttemptAt",
+            "lastError",
+        } <= set(first)
+        assert (first["template"], first["status"], first["attempts"]) == (
+            "hearing_reminder",
+            "pending",
+            1,
+        )
+        assert "unusable" in first["lastError"]
+        table = cli("notify", "list", "--status", "pending")
+        assert table.code == 0 and "hearing_reminder" in table.stdout
+        no_personal_data(listed.stdout, table.stdout)
+        # Time passes beyond the backoff; the server is back.
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE notifications SET next_attempt_at = now()"))
+        smtp.start()
+        sent = cli("notify", "send", "--json", env=smtp.env())
+        assert sent.code == 0, sent.stderr
+        assert sent.json()["results"]["notificationsSent"] == 2
+        again = cli("notify", "send", "--json", env=smtp.env())
+        assert again.json()["results"]["notificationsSent"] == 0
+        assert len(smtp.messages) == 2
+    done = cli("notify", "list", "--json", "--status", "sent").json()
+    assert [n["attempts"] for n in done["notifications"]] == [2, 2]
+    no_personal_data(sent.stdout, done.__repr__())
+
+
+def test_bad_options_are_one_line_usage_errors(cli: Any) -> None:
+    for args in (
+        ("notify", "list", "--status", "lost"),
+        ("notify", "send", "--tenant", "not-a-uuid"),
+        ("notify", "send", "--tenant", str(uuid.uuid4())),
+    ):
+        result = cli(*args)
+        assert result.code == 2, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

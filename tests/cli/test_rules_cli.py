@@ -1,0 +1,72 @@
+"""``gstjobs rules validate`` and ``gstjobs rules list`` through the real command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tests.support import factory
+
+GOOD = {
+    "name": "Escalate Critical reply tasks two days overdue to the case owner",
+    "trigger_event": "task_overdue",
+    "conditions": {"priority": "Critical", "days_overdue": {"gte": 2}},
+    "actions": [
+        {"type": "escalate", "reassign_to": "case_owner"},
+        {"type": "notify", "recipient": "case_owner", "channel": "email"},
+    ],
+}
+
+
+def write(tmp_path: Path, doc: Any) -> str:
+    path = tmp_path / "rule.json"
+    path.write_text(json.dumps(doc) if not isinstance(doc, str) else doc)
+    return str(path)
+
+
+def test_validate_good_file(cli: Any, tmp_path: Path) -> None:
+    result = cli("rules", "validate", write(tmp_path, GOOD), database=False)
+    assert (result.code, result.stdout.strip(), result.stderr) == (0, "valid", "")
+    result = cli("rules", "validate", write(tmp_path, [GOOD, GOOD]), "--json", database=False)
+    assert result.code == 0
+    assert result.json() == {"valid": True, "file": str(tmp_path / "rule.json"), "rules": 2}
+
+
+def test_validate_bad_file_names_the_field_in_one_line(cli: Any, tmp_path: Path) -> None:
+    bad = {**GOOD, "actions": [{"type": "notify", "recipient": "partner"}]}
+    result = cli("rules", "validate", write(tmp_path, bad), database=False)
+    assert result.code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert "actions[0].recipient must be one of assignee, case_owner, admins" in line
+    result = cli("rules", "validate", write(tmp_path, bad), "--json", database=False)
+    assert result.code == 2
+    doc = result.json()  # the boundary's error response
+    assert doc["success"] is False
+    assert "actions[0].recipient" in doc["error"]
+
+
+def test_validate_not_json_or_missing(cli: Any, tmp_path: Path) -> None:
+    result = cli("rules", "validate", write(tmp_path, "{oops"), database=False)
+    assert result.code == 2 and "is not JSON" in result.stderr
+    result = cli("rules", "validate", str(tmp_path / "nope.json"), database=False)
+    assert result.code == 2 and "cannot read" in result.stderr
+
+
+def test_list_shows_validity_per_tenant(engine: Engine, cli: Any) -> None:
+    with engine.begin() as conn:
+        t, other = factory.tenant(conn), factory.tenant(conn)
+        good = factory.rule(conn, t, "task_overdue", GOOD["conditions"], GOOD["actions"])
+        bad = factory.rule(conn, t, "sla_violation", {}, [{"type": "escalate"}])
+        factory.rule(conn, other, "sla_violation", {}, [{"type": "notify", "recipient": "admins"}])
+    result = cli("rules", "list", "--tenant", str(t), "--json")
+    assert result.code == 0, result.stderr
+    got = {r["id"]: r for r in result.json()["rules"]}
+    assert set(got) == {str(good), str(bad)}
+    assert got[str(good)]["valid"] is True
+    assert got[str(bad)]["problem"].startswith("actions[0] does nothing")
+    human = cli("rules", "list")
+    assert human.code == 0 and "does nothing" in human.stdout

@@ -1,0 +1,179 @@
+"""The rule validator: every operator and action type, and one clear line per mistake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gstjobs.automation.rules import (
+    parse_rules_text,
+    validate_actions,
+    validate_conditions,
+    validate_rule,
+)
+from gstjobs.demo import DEMO_RULES
+from gstjobs.errors import RuleError
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        {},
+        {"priority": "Critical"},
+        {"days_overdue": 2},
+        {"priority": {"eq": "High"}},
+        {"priority": {"ne": "Low"}},
+        {"priority": {"in": ["Critical", "High"]}},
+        {"entity_type": {"not_in": ["hearing"]}},
+        {"days_overdue": {"gt": 1}},
+        {"days_overdue": {"gte": 2}},
+        {"hours_until_due": {"lt": 24.5}},
+        {"hours_until_due": {"lte": 24, "gt": 0}},
+        {"sla_threshold": {"gte": 24}, "actual_time": {"gt": 48}},
+    ],
+)
+def test_valid_conditions_pass_unchanged(conditions: dict[str, Any]) -> None:
+    assert validate_conditions(conditions) == conditions
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ([], "conditions must be a JSON object"),
+        ({"priority": {}}, "conditions.priority must name at least one operator"),
+        ({"priority": {"like": "Crit%"}}, "conditions.priority.like is not an operator"),
+        ({"days_overdue": {"gt": "2"}}, "conditions.days_overdue.gt must be a number"),
+        ({"days_overdue": {"lte": True}}, "conditions.days_overdue.lte must be a number"),
+        ({"priority": {"in": "High"}}, "conditions.priority.in must be a non-empty list"),
+        ({"priority": {"not_in": []}}, "conditions.priority.not_in must be a non-empty list"),
+        ({"priority": {"in": [["High"]]}}, "conditions.priority.in[0] must be a string"),
+        ({"priority": {"eq": ["High"]}}, "conditions.priority.eq must be a string"),
+        ({"priority": None}, "conditions.priority must be a string, number or boolean"),
+        ({"priority": ["High"]}, "conditions.priority must be a string, number or boolean"),
+        ({"": 1}, "conditions has an empty field name"),
+    ],
+)
+def test_bad_conditions_name_the_field(conditions: Any, message: str) -> None:
+    with pytest.raises(RuleError) as err:
+        validate_conditions(conditions)
+    assert err.value.message.startswith(message)
+    assert "\n" not in err.value.message
+
+
+def test_actions_get_their_defaults() -> None:
+    actions = validate_actions(
+        [
+            {"type": "notify", "recipient": "assignee"},
+            {"type": "escalate", "raise_priority": True},
+            {"type": "create_task", "title": " Draft reply to DRC-01 ", "due_in_hours": 48},
+        ],
+        "task_overdue",
+    )
+    assert actions == [
+        {"type": "notify", "recipient": "assignee", "channel": "email", "template": "task_overdue"},
+        {"type": "escalate", "reassign": False, "raise_priority": True},
+        {
+            "type": "create_task",
+            "title": "Draft reply to DRC-01",
+            "due_in_hours": 48,
+            "priority": "Medium",
+            "assign_to": "assignee",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("actions", "message"),
+    [
+        ({}, "actions must be a non-empty JSON array"),
+        ([], "actions must be a non-empty JSON array"),
+        (["notify"], "actions[0] must be a JSON object"),
+        ([{"type": "sms"}], "actions[0].type must be one of notify, escalate, create_task"),
+        ([{"recipient": "admins"}], "actions[0].type must be one of"),
+        ([{"type": "notify", "recipient": "boss"}], "actions[0].recipient must be one of"),
+        ([{"type": "notify"}], "actions[0].recipient must be one of"),
+        (
+            [{"type": "notify", "recipient": "admins", "channel": "sms"}],
+            "actions[0].channel must be one of email, whatsapp",
+        ),
+        (
+            [{"type": "notify", "recipient": "admins", "template": "../../etc/passwd"}],
+            "actions[0].template must be a template name",
+        ),
+        (
+            [{"type": "notify", "recipient": "admins", "to": "x"}],
+            "actions[0].to is not a field of a notify action",
+        ),
+        ([{"type": "escalate"}], "actions[0] does nothing"),
+        (
+            [{"type": "escalate", "reassign_to": "admins"}],
+            "actions[0].reassign_to must be case_owner",
+        ),
+        (
+            [{"type": "escalate", "raise_priority": "yes"}],
+            "actions[0].raise_priority must be true or false",
+        ),
+        ([{"type": "create_task", "due_in_hours": 4}], "actions[0].title must be"),
+        (
+            [{"type": "create_task", "title": "x", "due_in_hours": 0}],
+            "actions[0].due_in_hours must be a whole number",
+        ),
+        (
+            [{"type": "create_task", "title": "x", "due_in_hours": 1.5}],
+            "actions[0].due_in_hours must be a whole number",
+        ),
+        (
+            [{"type": "create_task", "title": "x", "due_in_hours": 4, "priority": "Urgent"}],
+            "actions[0].priority must be one of Critical, High, Medium, Low",
+        ),
+        (
+            [
+                {"type": "notify", "recipient": "admins"},
+                {"type": "create_task", "title": "x", "due_in_hours": 4, "assign_to": "admins"},
+            ],
+            "actions[1].assign_to must be one of assignee, case_owner",
+        ),
+    ],
+)
+def test_bad_actions_name_the_field(actions: Any, message: str) -> None:
+    with pytest.raises(RuleError) as err:
+        validate_actions(actions, "task_overdue")
+    assert err.value.message.startswith(message), err.value.message
+
+
+def test_whole_rule() -> None:
+    draft = validate_rule(
+        {
+            "name": "Escalate Critical reply tasks",
+            "trigger_event": "task_overdue",
+            "conditions": {"priority": "Critical", "days_overdue": {"gte": 2}},
+            "actions": [{"type": "escalate", "reassign_to": "case_owner"}],
+        }
+    )
+    assert draft.trigger_event == "task_overdue"
+    assert draft.is_active is True
+    assert draft.actions == ({"type": "escalate", "reassign": True, "raise_priority": False},)
+    with pytest.raises(RuleError, match=r"^trigger_event must be one of task_overdue"):
+        validate_rule({"name": "x", "trigger_event": "hearing_missed", "actions": []})
+    with pytest.raises(RuleError, match=r"^name must be a non-empty string"):
+        validate_rule({"trigger_event": "task_overdue", "actions": []})
+    with pytest.raises(RuleError, match=r"^enabled is not a field of a rule"):
+        validate_rule({"name": "x", "enabled": True})
+
+
+def test_demo_rules_are_valid() -> None:
+    for name, trigger, conditions, actions in DEMO_RULES:
+        validate_rule(
+            {"name": name, "trigger_event": trigger, "conditions": conditions, "actions": actions}
+        )
+
+
+def test_file_text_names_file_and_position() -> None:
+    good = '{"name": "a", "trigger_event": "sla_violation", "actions": [{"type": "notify", "recipient": "admins"}]}'  # noqa: E501
+    assert len(parse_rules_text(good, "r.json")) == 1
+    assert len(parse_rules_text(f"[{good}, {good}]", "r.json")) == 2
+    with pytest.raises(RuleError, match=r"^r\.json: \[1\]\.actions\[0\]\.recipient must be"):
+        parse_rules_text(f"[{good}, {good.replace('admins', 'everyone')}]", "r.json")
+    with pytest.raises(RuleError, match=r"^r\.json is not JSON: .* line 1 column"):
+        parse_rules_text("{name: 1}", "r.json")

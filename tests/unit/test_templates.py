@@ -1,0 +1,191 @@
+"""The shipped templates, rendered from fixed payloads, against reviewed samples.
+
+The samples in tests/samples/ were read and approved by a person. After a deliberate
+template change, regenerate them with ``GSTJOBS_UPDATE_SAMPLES=1 pytest
+tests/unit/test_templates.py``, read the diff, and commit it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gstjobs.notify.templates import TEMPLATES, Envelope, RenderError, render, whatsapp_parameters
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+ENVELOPE = Envelope(
+    notification_id=42,
+    recipient_name="Asha Mehta",
+    firm_name="Mehta & Associates",
+    timezone="Asia/Kolkata",
+    now=datetime(2026, 1, 15, 2, 30, tzinfo=UTC),  # 08:00 IST
+    base_url="https://app.example.in",
+)
+TASK = {
+    "id": "7d3c1a52-0000-4000-8000-000000000001",
+    "title": "Submit reply to ASMT-10 notice",
+    "priority": "Critical",
+    "status": "Pending",
+    "due_date": "2026-01-13T11:30:00+00:00",
+}
+CASE = {
+    "id": "7d3c1a52-0000-4000-8000-0000000000c1",
+    "case_number": "DRC-01/2025-26/014",
+    "title": "Acme Traders: demand u/s 73",
+}
+PAYLOADS: dict[str, dict[str, Any]] = {
+    "hearing_reminder": {
+        "hearing_id": "7d3c1a52-0000-4000-8000-0000000000a1",
+        "case_id": CASE["id"],
+        "case_number": "GST/APL/2025/0123",
+        "case_title": "Acme Traders v. State Tax Officer",
+        "court_name": "GST Appellate Tribunal",
+        "court_city": "Ahmedabad",
+        "hearing_date": "2026-01-16T05:00:00+00:00",
+        "purpose": "Final arguments",
+        "roles": ["owner", "assigned advocate"],
+    },
+    "deadline_digest": {
+        "date": "2026-01-15",
+        "window_end": "2026-01-16T02:30:00+00:00",
+        "items": [
+            {
+                "kind": "task",
+                "id": TASK["id"],
+                "title": "Submit Reply to ASMT-10 Notice",
+                "priority": "Critical",
+                "due": "2026-01-15T11:30:00+00:00",
+                "high": True,
+                "case_id": CASE["id"],
+                "case_number": CASE["case_number"],
+            },
+            {
+                "kind": "hearing",
+                "id": "7d3c1a52-0000-4000-8000-0000000000a1",
+                "title": "GSTAT, Ahmedabad",
+                "priority": None,
+                "due": "2026-01-16T05:00:00+00:00",
+                "high": True,
+                "case_id": CASE["id"],
+                "case_number": "GST Appeal #2024-0123",
+            },
+            {
+                "kind": "task",
+                "id": "7d3c1a52-0000-4000-8000-000000000002",
+                "title": "Prepare hearing documents",
+                "priority": "Medium",
+                "due": "2026-01-16T08:30:00+00:00",
+                "high": False,
+                "case_id": None,
+                "case_number": None,
+            },
+        ],
+    },
+    "task_overdue": {
+        "rule_id": "7d3c1a52-0000-4000-8000-0000000000f1",
+        "rule_name": "Tell the assignee as soon as a task is overdue",
+        "event_type": "task_overdue",
+        "event": {
+            "task_id": TASK["id"],
+            "case_id": CASE["id"],
+            "days_overdue": 2,
+            "priority": "Critical",
+            "hours_overdue": 39.0,
+        },
+        "task": TASK,
+        "case": CASE,
+    },
+    "sla_violation": {
+        "rule_id": "7d3c1a52-0000-4000-8000-0000000000f2",
+        "rule_name": "Alert admins when an SLA is breached",
+        "event_type": "sla_violation",
+        "event": {
+            "task_id": TASK["id"],
+            "case_id": CASE["id"],
+            "priority": "Critical",
+            "sla_threshold": 24,
+            "actual_time": 30.5,
+        },
+        "task": TASK,
+        "case": CASE,
+    },
+    "deadline_approaching": {
+        "rule_id": "7d3c1a52-0000-4000-8000-0000000000f3",
+        "rule_name": "Remind the advocate before a hearing",
+        "event_type": "deadline_approaching",
+        "event": {
+            "entity_type": "hearing",
+            "entity_id": "7d3c1a52-0000-4000-8000-0000000000a1",
+            "hours_until_due": 20.5,
+            "case_id": CASE["id"],
+        },
+        "task": None,
+        "case": CASE,
+    },
+    "health_alert": {
+        "level": "CRITICAL",
+        "window_hours": 24,
+        "findings": [
+            {"level": "CRITICAL", "message": "Rule 'Escalate overdue' succeeded 60.0% (< 80%)"},
+            {"level": "WARNING", "message": "Rule 'Weekly digest' has not run for 48 hours"},
+        ],
+        "metrics": {"total_executions": 10, "successful_executions": 6, "success_rate": 60.0},
+    },
+}
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_rendered_message_matches_reviewed_sample(name: str) -> None:
+    rendered = render(name, PAYLOADS[name], ENVELOPE)
+    parts = {"subject.txt": rendered.subject + "\n", "txt": rendered.text, "html": rendered.html}
+    for suffix, actual in parts.items():
+        sample = SAMPLES / f"{name}.{suffix}"
+        if os.environ.get("GSTJOBS_UPDATE_SAMPLES"):
+            sample.write_text(actual, encoding="utf-8")
+        assert actual == sample.read_text(encoding="utf-8"), f"{sample.name} differs"
+
+
+def test_every_template_has_a_sample_payload() -> None:
+    assert set(PAYLOADS) == set(TEMPLATES)
+
+
+def test_html_escapes_data_text_does_not() -> None:
+    payload = PAYLOADS["hearing_reminder"] | {"case_title": "<script>alert(1)</script> & Co"}
+    rendered = render("hearing_reminder", payload, ENVELOPE)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in rendered.html
+    assert "<script>" not in rendered.html
+    assert "<script>alert(1)</script> & Co" in rendered.text
+
+
+def test_a_missing_field_is_an_error_not_a_blank() -> None:
+    payload = {k: v for k, v in PAYLOADS["hearing_reminder"].items() if k != "court_name"}
+    with pytest.raises(RenderError, match="court_name"):
+        render("hearing_reminder", payload, ENVELOPE)
+
+
+def test_unknown_template_is_refused() -> None:
+    with pytest.raises(RenderError, match="unknown template"):
+        render("birthday_card", {}, ENVELOPE)
+
+
+def test_times_follow_the_tenant_timezone_and_the_sending_day() -> None:
+    new_york = Envelope(1, "A", "F", "America/New_York", ENVELOPE.now, "https://x")
+    text = render("hearing_reminder", PAYLOADS["hearing_reminder"], new_york).text
+    assert "Friday 16 January 2026, 12:00 AM EST" in text
+    # Sent the next morning IST, the same hearing is "today".
+    next_day = Envelope(1, "A", "F", "Asia/Kolkata", datetime(2026, 1, 16, 1, 0, tzinfo=UTC), "x")
+    assert (
+        "your hearing today at 10:30 AM IST"
+        in render("hearing_reminder", PAYLOADS["hearing_reminder"], next_day).text
+    )
+
+
+def test_whatsapp_parameters_for_every_template() -> None:
+    for name in TEMPLATES:
+        params = whatsapp_parameters(name, PAYLOADS[name], ENVELOPE)
+        assert params and all(isinstance(p, str) and p for p in params)
+        assert params[-1] == "Mehta & Associates"
