@@ -9,6 +9,7 @@ later runs reuse it. Driver errors met while connecting become
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ def resolve(settings: Settings) -> Database:
 
 
 def _embedded(pgdata: Path) -> Database:
+    # platformdirs (under pgserver) warns whenever XDG_RUNTIME_DIR is unset, as under
+    # cron; that is harmless here, and stderr is for what the operator must act on.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     try:
         import pgserver
     except ImportError:

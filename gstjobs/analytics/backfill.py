@@ -29,7 +29,7 @@ from gstjobs.analytics.metrics import Point, point
 from gstjobs.errors import UsageError
 from gstjobs.jobs.analytics_snapshot import SPEC, merge
 from gstjobs.jobs.base import JobContext, JobSpec, Results, Tenant
-from gstjobs.jobs.sla_check import DEFAULT_SLA_HOURS
+from gstjobs.sla import DEFAULT_SLA_HOURS
 
 NIGHTLY_AT = time(23, 59)
 """The schedule's moment (59 23 * * *): a backfilled day is measured as of then."""

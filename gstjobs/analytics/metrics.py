@@ -5,7 +5,7 @@ moment: the data is read as it stood at the cutoff (nothing created, completed,
 uploaded or dated after it counts). For a nightly run the cutoff is ``as_of``; for
 a backfilled day it is 23:59 of that day in the tenant's timezone.
 
-Definitions (docs/analytics.md says the same in prose):
+Definitions (the README (Analytics snapshot) says the same in prose):
 
 * a task's *completion moment* is ``completed_at`` when its status is Completed
   (``created_at`` when a Completed task has no ``completed_at``); a task of any other
@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from gstjobs.sla import POLICY_CTE, policy_params
+
 HEARING_WINDOW_DAYS = 30
 RATE_PLACES = 4
 
@@ -65,16 +67,7 @@ MEASURE = text(
     ), bounds AS (
         SELECT tenant_id, min(cutoff) AS first_cutoff, max(cutoff) AS last_cutoff
         FROM p GROUP BY tenant_id
-    ), policy AS (
-        SELECT tn.id AS tenant_id, d.priority, COALESCE(sp.resolution_hours, d.hours) AS hours
-        FROM tenants tn
-        CROSS JOIN (VALUES ('Critical', CAST(:h_critical AS integer)),
-                           ('High', CAST(:h_high AS integer)),
-                           ('Medium', CAST(:h_medium AS integer)),
-                           ('Low', CAST(:h_low AS integer))) AS d (priority, hours)
-        LEFT JOIN sla_policies sp ON sp.tenant_id = tn.id AND sp.priority = d.priority
-        WHERE tn.id = ANY(:tenants)
-    ), task_facts AS (
+    ), {policy}, task_facts AS (
         SELECT t.tenant_id, t.created_at, t.due_date + interval '1 microsecond' AS past_due,
                CASE WHEN t.status = 'Completed'
                     THEN COALESCE(t.completed_at, t.created_at) END AS done_at,
@@ -174,6 +167,7 @@ MEASURE = text(
     FROM totals t
     LEFT JOIN hearing_m h ON h.tenant_id = t.tenant_id AND h.snapshot_date = t.snapshot_date
     """.format(
+        policy=POLICY_CTE.strip(),
         base_tasks=", ".join(
             f"count(*) FILTER (WHERE m.{k} <= b.first_cutoff) AS {k}" for k in _TASK_KINDS
         ),
@@ -272,7 +266,7 @@ def measure(
             "p_dates": [p.snapshot_date for p in points],
             "p_cutoffs": [p.cutoff for p in points],
             "p_hearings_from": [p.hearings_from for p in points],
-            **{f"h_{k.lower()}": v for k, v in sla_hours.items()},
+            **policy_params(sla_hours),
         },
     ).fetchall()
     by_key = {

@@ -24,30 +24,16 @@ from sqlalchemy import Connection, text
 
 from gstjobs.automation import engine as rules
 from gstjobs.jobs.base import JobContext, JobSpec, Results
+from gstjobs.sla import POLICY_CTE, policy_params
 
 JOB_NAME = "check-sla-and-overdue"
 
-DEFAULT_SLA_HOURS = {"Critical": 24, "High": 72, "Medium": 168, "Low": 336}
-
 OPEN = "t.status NOT IN ('Completed', 'Cancelled')"
 
-_POLICY_CTE = """
-policy AS (
-    SELECT tn.id AS tenant_id, d.priority,
-           COALESCE(p.resolution_hours, d.hours) AS hours
-    FROM tenants tn
-    CROSS JOIN (VALUES ('Critical', CAST(:h_critical AS integer)),
-                       ('High', CAST(:h_high AS integer)),
-                       ('Medium', CAST(:h_medium AS integer)),
-                       ('Low', CAST(:h_low AS integer))) AS d (priority, hours)
-    LEFT JOIN sla_policies p ON p.tenant_id = tn.id AND p.priority = d.priority
-    WHERE tn.id = ANY(:tenants)
-)
-"""
 
 CLEAR_FLAGS = text(
     f"""
-    WITH {_POLICY_CTE}
+    WITH {POLICY_CTE}
     UPDATE tasks t
     SET is_overdue = t.is_overdue AND {OPEN} AND t.due_date < :threshold,
         overdue_since = CASE WHEN t.is_overdue AND {OPEN} AND t.due_date < :threshold
@@ -111,7 +97,7 @@ FLAG_OVERDUE = text(
 
 FLAG_SLA = text(
     f"""
-    WITH {_POLICY_CTE}, breached AS (
+    WITH {POLICY_CTE}, breached AS (
         UPDATE tasks t
         SET sla_breached = true, sla_breached_at = :as_of
         FROM policy p
@@ -165,7 +151,7 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         "threshold": ctx.as_of - grace,
         "run_id": ctx.run_id,
         "job_name": JOB_NAME,
-        **{f"h_{k.lower()}": v for k, v in DEFAULT_SLA_HOURS.items()},
+        **policy_params(),
     }
     cleared = conn.execute(CLEAR_FLAGS, params).rowcount
     newly_overdue = conn.execute(FLAG_OVERDUE, params).one().newly_overdue

@@ -6,7 +6,7 @@ attempt and moves ``next_attempt_at`` a lease ahead; the claim commits at once. 
 a second sender (another process or host) neither blocks nor sees the claimed rows
 as due while the first sends them. If the sender dies, the lease runs out and the
 row is due again: that is the one window in which a message can go out twice (see
-docs/notifications.md). Outcomes are recorded only by the holder of the claim
+the README (Notifications)). Outcomes are recorded only by the holder of the claim
 (``attempts`` unchanged since it claimed).
 """
 

@@ -15,7 +15,7 @@ from gstjobs.analytics import backfill
 from gstjobs.analytics.metrics import measure, point
 from gstjobs.config import Settings
 from gstjobs.db import resolve
-from gstjobs.jobs.sla_check import DEFAULT_SLA_HOURS
+from gstjobs.sla import DEFAULT_SLA_HOURS
 from tests.integration.test_analytics_snapshot import AS_OF as NIGHTLY
 from tests.integration.test_analytics_snapshot import crafted
 from tests.support import factory

@@ -15,7 +15,7 @@ from gstjobs.analytics import snapshot
 from gstjobs.config import Settings
 from gstjobs.jobs.analytics_snapshot import points_at
 from gstjobs.jobs.base import Tenant
-from gstjobs.jobs.sla_check import DEFAULT_SLA_HOURS
+from gstjobs.sla import DEFAULT_SLA_HOURS
 from tests.support import factory
 from tests.support.jobs import run_job
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Engine, text
 
 from gstjobs.config import Settings
-from gstjobs.jobs.sla_check import DEFAULT_SLA_HOURS
+from gstjobs.sla import DEFAULT_SLA_HOURS
 from tests.conftest import AS_OF
 from tests.support import factory
 from tests.support.jobs import run_job
