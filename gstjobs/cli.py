@@ -25,6 +25,7 @@ from gstjobs.config import load_settings
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError
 from gstjobs.jobs import find
 from gstjobs.render import print_json
+from gstjobs.runner import Interrupted
 
 app = typer.Typer(
     name="gstjobs",
@@ -92,6 +93,15 @@ def root(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = sys.argv[1:] if argv is None else argv
+    code = _main(args)
+    if code not in (0, 1, 2, 3) and _command_of(args) == "health-report":
+        # A monitoring check that cannot evaluate is UNKNOWN (3), whatever the reason:
+        # Nagios would read 69 or 78 as UNKNOWN anyway, but 2 as CRITICAL.
+        return 3
+    return code
+
+
+def _main(args: list[str]) -> int:
     verbose = any(a in ("-v", "--verbose") for a in args)
     command = typer.main.get_command(app)
     try:
@@ -104,27 +114,54 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except typer.TyperException as exc:  # click usage errors: unknown command, bad option
         _error(f"{exc.format_message()} (see gstjobs --help)", args)
-        return int(getattr(exc, "exit_code", 2))
+        code = int(getattr(exc, "exit_code", 2))
+        return 3 if _command_of(args) == "health-report" else code
     except GstjobsError as exc:
         if verbose:
             traceback.print_exc()
         _error(exc.message, args, exc.details)
+        if _command_of(args) == "health-report" and exc.exit_code == UsageError.exit_code:
+            return 3
         return exc.exit_code
     except OperationalError as exc:
         if verbose:
             traceback.print_exc()
-        orig = str(getattr(exc, "orig", exc)).strip().splitlines()
-        detail = orig[0] if orig else "no detail"
-        _error(str(DatabaseUnavailable.__doc__), args, detail)
+        _error(str(DatabaseUnavailable.__doc__), args, _first_line(exc))
         return DatabaseUnavailable.exit_code
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
+    except (KeyboardInterrupt, Interrupted) as exc:
+        reason = exc.args[0] if exc.args else "SIGINT"
+        _error(f"interrupted by {reason}; the run, if one started, is recorded as failed")
+        return 1 if isinstance(exc, Interrupted) else 130
     except Exception as exc:  # a bug: still one line, unless -v
         if verbose:
             traceback.print_exc()
-        _error(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)")
+        _error(
+            f"internal error: {type(exc).__name__}: {_first_line(exc)} "
+            "(run with -v for the traceback)"
+        )
         return 1
+
+
+_GLOBAL_WITH_VALUE = ("--env-file", "--database-url")
+
+
+def _command_of(args: list[str]) -> str | None:
+    """The command word of a command line (skipping global options and their values)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
 
 
 def _error(message: str, args: list[str] | None = None, details: str | None = None) -> None:
@@ -132,7 +169,7 @@ def _error(message: str, args: list[str] | None = None, details: str | None = No
     sys.stderr.write(f"gstjobs: {message}" + (f" ({details})" if details else "") + "\n")
     if args and "--json" in args:
         doc: dict[str, object] = {"success": False}
-        if "run" in args and args.index("run") + 1 < len(args):
+        if _command_of(args) == "run" and args.index("run") + 1 < len(args):
             doc["job"] = _job_name(args[args.index("run") + 1])
         doc |= {"error": message, "errorDetails": details, "executedAt": iso_z(datetime.now(UTC))}
         print_json(doc)

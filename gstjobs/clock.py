@@ -25,14 +25,20 @@ def parse_moment(value: str, tz: ZoneInfo, *, option: str = "--as-of") -> dateti
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"{option} {value!r} is out of range; use a date after year 1.") from None
 
 
 def parse_since(value: str, tz: ZoneInfo, now: datetime) -> datetime:
     """``--since``: a relative span such as 30m, 24h, 7d, 2w, or an ISO 8601 moment."""
     match = _RELATIVE.match(value.strip().lower())
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            raise UsageError(f"--since {value!r} reaches too far back.") from None
     return parse_moment(value, tz, option="--since")
 
 

@@ -78,7 +78,8 @@ def parse_database_url(raw: str, name: str = "DATABASE_URL") -> URL:
     """A ``postgresql://`` URL as SQLAlchemy's psycopg 3 URL; ConfigError when malformed."""
     try:
         url = make_url(raw.strip())
-    except ArgumentError:
+        port = url.port  # a non-numeric port raises here
+    except (ArgumentError, ValueError):
         raise ConfigError(
             f"{name} is not a URL; expected postgresql://user:password@host:port/database."
         ) from None
@@ -89,8 +90,8 @@ def parse_database_url(raw: str, name: str = "DATABASE_URL") -> URL:
         )
     if not url.database:
         raise ConfigError(f"{name} names no database; add /DATABASE after the host.")
-    if url.port is not None and not 0 < url.port < 65536:
-        raise ConfigError(f"{name} has an invalid port {url.port}.")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"{name} has an invalid port {port}.")
     return url.set(drivername="postgresql+psycopg")
 
 

@@ -39,7 +39,8 @@ class Database:
 
 def mask(url: URL) -> str:
     """The URL as people may see it: plain ``postgresql://`` and no password."""
-    shown = url.set(drivername="postgresql")
+    # A password may also ride in the query string (?password=…); drop it there too.
+    shown = url.set(drivername="postgresql").difference_update_query(["password", "sslpassword"])
     return shown.render_as_string(hide_password=True)
 
 

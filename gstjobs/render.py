@@ -71,11 +71,10 @@ def run_json(outcome: RunOutcome) -> dict[str, Any]:
         doc["error"] = outcome.error
         doc["errorDetails"] = outcome.error_details
         doc["results"] = outcome.results
-    elif outcome.status == "skipped":
-        doc["results"] = {}
-        doc["message"] = outcome.error
     else:
-        doc["results"] = outcome.results
+        doc["results"] = outcome.results  # a skipped run's keys are all zero
+        if outcome.status == "skipped":
+            doc["message"] = outcome.error
     doc |= {
         "executionTime": seconds_text(outcome.duration_s),
         "runId": outcome.run_id,

@@ -21,7 +21,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
@@ -53,8 +53,15 @@ ABANDON_DEAD = text(
         duration_ms = (extract(epoch FROM clock_timestamp() - r.started_at) * 1000)::int,
         error = 'the process running this job died before recording an outcome'
     WHERE r.status = 'running'
-      AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                      WHERE a.pid = r.backend_pid AND a.backend_start = r.backend_start)
+      -- A live run holds its job's advisory lock on its ledger session. pg_locks shows
+      -- every session's locks to every role (pg_stat_activity hides details of other
+      -- roles' sessions), so a monitoring user cannot mistake a live run for a dead one.
+      AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                      WHERE l.locktype = 'advisory' AND l.granted
+                        AND l.pid = r.backend_pid
+                        AND l.classid = CAST(hashtext('gstjobs') AS oid)
+                        AND l.objid = CAST(hashtext(r.job_name) AS oid)
+                        AND l.objsubid = 2)
     RETURNING r.id
     """
 )
@@ -80,7 +87,7 @@ FINISH = text(
     INSERT INTO audit_log (tenant_id, action_type, entity_type, details)
     SELECT :system_tenant, 'background_job_execution', 'background_job',
            CAST(:audit_details AS jsonb)
-    FROM done WHERE NOT done.dry_run AND done.status IN ('success', 'failed')
+    FROM done
     """
 )
 TENANTS = text("SELECT id, timezone FROM tenants ORDER BY id")
@@ -182,12 +189,18 @@ def _record_skipped(
     now = ledger.execute(text("SELECT clock_timestamp()")).scalar_one()
     run_id = ledger.execute(START, _start_params(spec, request, row, "skipped", now)).scalar_one()
     message = "another run of this job holds its lock"
-    ledger.execute(
-        text(
-            "UPDATE job_runs SET finished_at = started_at, duration_ms = 0, error = :e "
-            "WHERE id = :id"
-        ),
-        {"e": message, "id": run_id},
+    results: Results = {key: 0 for key in spec.result_keys}
+    _finish(
+        ledger,
+        spec,
+        run_id,
+        None,
+        request.as_of,
+        "skipped",
+        results,
+        message,
+        None,
+        dry_run=request.dry_run,
     )
     log.info("skipped: %s", message)
     return RunOutcome(
@@ -199,6 +212,7 @@ def _record_skipped(
         request.as_of,
         request.dry_run,
         db.label,
+        results,
         error=message,
     )
 
@@ -228,18 +242,25 @@ def _locked_run(
             # Whatever this run queued (and earlier runs left pending) goes out now,
             # after the data is committed, so a crash can never send an uncommitted row.
             results |= delivery.deliver(engine, ctx)
-    except (DatabaseUnavailable, Interrupted):
-        _finish(
-            ledger,
-            spec,
-            run_id,
-            clock,
-            as_of,
-            "failed",
-            results,
-            "interrupted" if not ledger.invalidated else "database connection lost",
-            None,
-        )
+    except (DatabaseUnavailable, Interrupted, KeyboardInterrupt) as exc:
+        if isinstance(exc, DatabaseUnavailable):
+            reason = exc.message
+        else:
+            reason = f"interrupted by {exc.args[0] if exc.args else 'SIGINT'}"
+        # Best effort: when the database itself went away, there is nowhere to record.
+        with suppress(Exception):
+            _finish(
+                ledger,
+                spec,
+                run_id,
+                clock,
+                as_of,
+                "failed",
+                results,
+                reason,
+                None,
+                dry_run=ctx.dry_run,
+            )
         raise
     except Exception as exc:
         if is_connection_lost(exc):
@@ -262,6 +283,7 @@ def _locked_run(
         results,
         error.message if error else None,
         details,
+        dry_run=ctx.dry_run,
     )
     return RunOutcome(
         run_id,
@@ -296,7 +318,7 @@ def _work(
             if not ctx.tenants:
                 raise
             return {}
-        log.warning(
+        log.info(
             "run over %d tenants failed (%s); retrying tenant by tenant",
             len(ctx.tenants),
             type(exc).__name__,
@@ -308,7 +330,7 @@ def _work(
         except Exception as exc:
             if isinstance(exc, DatabaseUnavailable) or is_connection_lost(exc):
                 raise
-            log.warning("tenant %s failed: %s", tenant.id, type(exc).__name__)
+            log.info("tenant %s failed: %s", tenant.id, type(exc).__name__)
             failures.append(TenantFailure(tenant.id, _first_line(exc)))
     return spec.merge(parts)
 
@@ -332,23 +354,35 @@ def _finish(
     ledger: Connection,
     spec: JobSpec,
     run_id: int,
-    clock: float,
-    as_of: datetime,
+    clock: float | None,
+    as_of: datetime | None,
     status: str,
     results: Results,
     error: str | None,
     error_details: str | None,
+    *,
+    dry_run: bool,
 ) -> None:
+    """Close the run record and, in the same statement, write its audit_log row.
+
+    Every run leaves one row (CONTRACT §3). Its ``status`` is ``success`` or
+    ``failed``; a skipped run is a ``success`` that did nothing (``skipped: true``,
+    no execution time) and a dry run says ``dry_run: true``.
+    """
     if ledger.invalidated or ledger.closed:
         return
-    duration_ms = int((time.monotonic() - clock) * 1000)
+    duration_ms = int((time.monotonic() - clock) * 1000) if clock is not None else 0
     audit: dict[str, Any] = {
         "job_name": spec.name,
-        "status": status,
+        "status": "failed" if status == "failed" else "success",
         "execution_time_ms": duration_ms,
         "run_id": run_id,
         **{_snake(k): v for k, v in results.items()},
     }
+    if status == "skipped":
+        audit["skipped"] = True
+    if dry_run:
+        audit["dry_run"] = True
     if error:
         audit["error"] = error
     ledger.execute(

@@ -42,12 +42,11 @@ def demo(
 ) -> None:
     """Migrate, then load a realistic GST litigation data set (deterministic per seed)."""
     app_state = state(ctx, json_)
+    given_anchor = parse_as_of(as_of, app_state)  # bad input stops before any write
     with app_state.engine("demo") as engine:
         migrate.upgrade(engine)
         with engine.begin() as conn:
-            anchor = (
-                parse_as_of(as_of, app_state) or conn.execute(text("SELECT now()")).scalar_one()
-            )
+            anchor = given_anchor or conn.execute(text("SELECT now()")).scalar_one()
             summary = demo_data.load(
                 conn,
                 tenants=tenants,

@@ -65,6 +65,6 @@ def run(
         lambda: render.run_json(outcome),
         lambda: render.run_table(outcome, app_state.settings.tz),
     )
-    if outcome.status == "failed" and not app_state.json:
+    if outcome.status == "failed":
         sys.stderr.write(f"gstjobs: {outcome.job} failed: {outcome.error}\n")
     raise typer.Exit(outcome.exit_code)

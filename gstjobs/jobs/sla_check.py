@@ -29,14 +29,16 @@ from gstjobs.sla import POLICY_CTE, policy_params
 JOB_NAME = "check-sla-and-overdue"
 
 OPEN = "t.status NOT IN ('Completed', 'Cancelled')"
+PAST_DUE = "COALESCE(t.due_date < :threshold, false)"
+"""A task without a due date is never overdue (and never leaves a NULL flag)."""
 
 
 CLEAR_FLAGS = text(
     f"""
     WITH {POLICY_CTE}
     UPDATE tasks t
-    SET is_overdue = t.is_overdue AND {OPEN} AND t.due_date < :threshold,
-        overdue_since = CASE WHEN t.is_overdue AND {OPEN} AND t.due_date < :threshold
+    SET is_overdue = t.is_overdue AND {OPEN} AND {PAST_DUE},
+        overdue_since = CASE WHEN t.is_overdue AND {OPEN} AND {PAST_DUE}
                              THEN t.overdue_since END,
         sla_breached = t.sla_breached AND {OPEN}
                        AND t.created_at + make_interval(hours => p.hours) < :as_of,
@@ -48,7 +50,7 @@ CLEAR_FLAGS = text(
       AND p.tenant_id = t.tenant_id AND p.priority = t.priority
       AND (t.is_overdue OR t.sla_breached)
       AND NOT (
-          (NOT t.is_overdue OR ({OPEN} AND t.due_date < :threshold))
+          (NOT t.is_overdue OR ({OPEN} AND {PAST_DUE}))
           AND (NOT t.sla_breached
                OR ({OPEN} AND t.created_at + make_interval(hours => p.hours) < :as_of))
       )
@@ -61,7 +63,7 @@ FLAG_OVERDUE = text(
         UPDATE tasks t
         SET is_overdue = true, overdue_since = :as_of
         WHERE t.tenant_id = ANY(:tenants)
-          AND NOT t.is_overdue AND {OPEN} AND t.due_date < :threshold
+          AND NOT t.is_overdue AND {OPEN} AND {PAST_DUE}
         RETURNING t.id, t.tenant_id, t.case_id, t.priority, t.due_date
     ), emitted AS (
         INSERT INTO automation_events (tenant_id, event_type, entity_type, entity_id,

@@ -74,6 +74,10 @@ def test_failed_job_exits_1_and_is_recorded(cli: Any, engine: Engine) -> None:
         (("run",), "Missing argument"),
         (("history", "--status", "bogus"), "--status"),
         (("history", "--since", "last tuesday"), "--since"),
+        (("history", "--since", "99999999999d"), "--since"),
+        (("run", "sla-check", "--as-of", "0001-01-01T00:00"), "--as-of"),
+        (("run", "sla-check", "--as-of", "2026-02-30"), "--as-of"),
+        (("demo", "--as-of", "soon"), "--as-of"),
     ],
 )
 def test_usage_errors_exit_2(cli: Any, args: tuple[str, ...], needle: str) -> None:
@@ -151,3 +155,40 @@ def test_version_and_help(cli: Any) -> None:
     assert helped.code == 0
     for command in ("run", "status", "history", "db", "demo"):
         assert command in helped.stdout
+
+
+def test_demo_with_bad_input_writes_nothing(cli: Any, empty_db_url: URL) -> None:
+    result = cli("demo", "--as-of", "soon", env={"DATABASE_URL": url_text(empty_db_url)})
+    assert result.code == 2
+    status = cli("db", "status", "--json", env={"DATABASE_URL": url_text(empty_db_url)})
+    assert len(status.json()["pending"]) == len(status.json()["migrations"])  # not migrated
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("health-report", "--hours", "0"), {}),
+        (("health-report", "--as-of", "whenever"), {}),
+        (("health-report", "--no-such-option"), {}),
+        (("health-report",), {"DATABASE_URL": "mysql://x@y/z"}),
+        (("health-report",), {"GSTJOBS_TIMEZONE": "Nowhere/Land"}),
+    ],
+)
+def test_health_report_cannot_evaluate_is_unknown(
+    cli: Any, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    """A monitoring check exits 3 (UNKNOWN) when it cannot run, never 2 (CRITICAL)."""
+    result = cli(*args, env=env)
+    assert result.code == 3, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_failed_run_with_json_still_says_one_line_on_stderr(cli: Any, engine: Engine) -> None:
+    with engine.begin() as conn:
+        factory.tenant(conn, timezone="Not/AZone")
+        t = factory.tenant(conn, timezone="Not/AZone")
+        factory.task(conn, t, due=AS_OF - timedelta(days=1))
+    result = cli("run", "sla-check", "--json")
+    assert result.code == 1
+    assert result.json()["success"] is False
+    assert "failed" in one_line(result.stderr)

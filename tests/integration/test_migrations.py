@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from gstjobs import migrate
+from gstjobs.config import load_settings
+from gstjobs.jobs import JOBS
+from tests.conftest import clean_env, url_text
+from tests.support.jobs import run_job
 
 
 def test_upgrade_from_empty_then_again_is_a_no_op(empty_db_url: URL) -> None:
@@ -66,31 +72,68 @@ def test_concurrent_upgrades_apply_each_migration_once(empty_db_url: URL) -> Non
     assert sorted(applied) == [m.version for m in migrate.available()]
 
 
-def test_sits_on_an_existing_litigation_database(empty_db_url: URL) -> None:
-    """Domain tables that exist already (with only the contract's columns) are kept."""
+CONTRACT_ONLY_SCHEMA = """
+CREATE TABLE tenants (id uuid PRIMARY KEY, name text, timezone text DEFAULT 'Asia/Kolkata');
+CREATE TABLE users (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, full_name text, email text,
+    phone text, role text, whatsapp_opt_in bool, is_active bool);
+CREATE TABLE courts (id uuid PRIMARY KEY, name text, city text);
+CREATE TABLE cases (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, case_number text, title text,
+    status text, owner_id uuid, assigned_to uuid);
+CREATE TABLE hearings (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, case_id uuid,
+    court_id uuid, hearing_date timestamptz, status text);
+CREATE TABLE tasks (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, case_id uuid, title text,
+    priority text, status text, assigned_to uuid, due_date timestamptz, created_at timestamptz,
+    completed_at timestamptz);
+CREATE TABLE documents (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, case_id uuid,
+    uploaded_at timestamptz);
+CREATE TABLE sla_policies (tenant_id uuid, priority text, resolution_hours int);
+CREATE TABLE automation_rules (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, name text,
+    trigger_event text, conditions jsonb, actions jsonb, is_active bool);
+INSERT INTO tenants VALUES ('00000000-0000-0000-0000-0000000000aa', 'Existing', 'Asia/Kolkata');
+INSERT INTO users VALUES ('00000000-0000-0000-0000-0000000000a1',
+    '00000000-0000-0000-0000-0000000000aa', 'Old Advocate', 'old@example.in', NULL, 'advocate',
+    false, true);
+INSERT INTO courts VALUES ('00000000-0000-0000-0000-0000000000c1', 'GSTAT', 'Mumbai');
+INSERT INTO cases VALUES ('00000000-0000-0000-0000-0000000000ca',
+    '00000000-0000-0000-0000-0000000000aa', 'DRC-01/2024/7', 'SCN u/s 73', 'Active',
+    '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a1');
+INSERT INTO hearings VALUES ('00000000-0000-0000-0000-0000000000e1',
+    '00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-0000000000ca',
+    '00000000-0000-0000-0000-0000000000c1', now() + interval '20 hours', 'Scheduled');
+INSERT INTO tasks VALUES ('00000000-0000-0000-0000-0000000000bb',
+    '00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-0000000000ca',
+    'Reply to DRC-01', 'High', 'Pending', '00000000-0000-0000-0000-0000000000a1',
+    now() - interval '2 days', now() - interval '9 days', NULL);
+INSERT INTO documents VALUES ('00000000-0000-0000-0000-0000000000d1',
+    '00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-0000000000ca', now());
+INSERT INTO automation_rules VALUES ('00000000-0000-0000-0000-0000000000f1',
+    '00000000-0000-0000-0000-0000000000aa', 'Tell the assignee', 'task_overdue', '{}',
+    '[{"type": "notify", "recipient": "assignee"}]', true);
+"""
+
+
+def test_sits_on_an_existing_litigation_database(empty_db_url: URL, tmp_path: Path) -> None:
+    """Domain tables that exist already, with only the contract's columns, are kept and
+    every job runs on them."""
     engine = create_engine(empty_db_url, poolclass=NullPool)
     with engine.begin() as conn:
-        conn.execute(
-            text("""
-            CREATE TABLE tenants (id uuid PRIMARY KEY, name text,
-                                  timezone text DEFAULT 'Asia/Kolkata');
-            CREATE TABLE tasks (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, case_id uuid,
-                title text, priority text, status text, assigned_to uuid,
-                due_date timestamptz, created_at timestamptz DEFAULT now(),
-                completed_at timestamptz);
-            INSERT INTO tenants
-            VALUES ('00000000-0000-0000-0000-0000000000aa', 'Existing', 'Asia/Kolkata');
-            INSERT INTO tasks (id, tenant_id, title, priority, status, due_date)
-            VALUES ('00000000-0000-0000-0000-0000000000bb', '00000000-0000-0000-0000-0000000000aa',
-                    'Reply to DRC-01', 'High', 'Pending', now() - interval '2 days');
-        """)
-        )
+        conn.connection.driver_connection.execute(CONTRACT_ONLY_SCHEMA)  # type: ignore[union-attr]
     migrate.upgrade(engine)
+    settings = load_settings(
+        clean_env({"DATABASE_URL": url_text(empty_db_url), "GSTJOBS_DATA_DIR": str(tmp_path)})
+    )
+    outcomes = {spec.cli_name: run_job(settings, spec.cli_name) for spec in JOBS}
+    failed = {name: o.error for name, o in outcomes.items() if o.status != "success"}
+    assert failed == {}
+    assert outcomes["sla-check"].results["overdueTasks"] == 1
+    assert outcomes["sla-check"].results["rulesTriggered"] == 1
+    assert outcomes["hearing-reminders"].results["hearingsFound"] == 1
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT title, is_overdue, sla_breached FROM tasks")).one()
+        row = conn.execute(text("SELECT title, is_overdue FROM tasks")).one()
+        with pytest.raises(Exception, match="tasks_status_check"):
+            conn.execute(text("UPDATE tasks SET status = 'Done'"))
     engine.dispose()
-    assert row.title == "Reply to DRC-01"
-    assert (row.is_overdue, row.sla_breached) == (False, False)
+    assert (row.title, row.is_overdue) == ("Reply to DRC-01", True)
 
 
 def test_failed_migration_rolls_back_and_is_not_recorded(empty_db_url: URL) -> None:

@@ -65,6 +65,7 @@ def test_concurrent_run_is_skipped_and_exits_0(engine: Engine, db_url: URL, cli:
         assert second.code == 0, second.stderr
         assert second.json()["status"] == "skipped"
         assert second.json()["success"] is True
+        assert second.json()["results"]["overdueTasks"] == 0  # the contract's keys, zeroed
     finally:
         holder.rollback()
         holder.close()
@@ -72,11 +73,18 @@ def test_concurrent_run_is_skipped_and_exits_0(engine: Engine, db_url: URL, cli:
     assert first.returncode == 0, err
     with engine.connect() as conn:
         runs = conn.execute(text("SELECT status FROM job_runs ORDER BY id")).scalars().all()
-        executions = conn.execute(
-            text("SELECT count(*) FROM audit_log WHERE action_type = 'background_job_execution'")
-        ).scalar_one()
+        audit = (
+            conn.execute(
+                text("SELECT details FROM audit_log WHERE action_type = 'background_job_execution'")
+            )
+            .scalars()
+            .all()
+        )
     assert sorted(runs) == ["skipped", "success"]
-    assert executions == 1  # a skipped run did no work, so it is no execution
+    # Every run leaves an audit row; the skipped one says so and took no time.
+    assert sorted(d.get("skipped", False) for d in audit) == [False, True]
+    assert all(d["status"] == "success" for d in audit)
+    assert [d["execution_time_ms"] for d in audit if d.get("skipped")] == [0]
 
 
 def test_killed_run_is_marked_abandoned(engine: Engine, db_url: URL, cli: Any) -> None:
@@ -149,11 +157,40 @@ def test_sigterm_records_failed(engine: Engine, db_url: URL) -> None:
     finally:
         holder.rollback()
         holder.close()
-    proc.communicate(timeout=60)
-    assert proc.returncode != 0
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("gstjobs:")] == [
+        "gstjobs: interrupted by SIGTERM; the run, if one started, is recorded as failed"
+    ]
     row = _wait_for(engine, "SELECT status, error FROM job_runs WHERE status <> 'running'")
     assert row.status == "failed"
-    assert "interrupted" in row.error
+    assert row.error == "interrupted by SIGTERM"
+
+
+def test_a_monitoring_role_never_abandons_a_live_run(engine: Engine, db_url: URL, cli: Any) -> None:
+    """pg_stat_activity hides other roles' sessions; the lock in pg_locks does not."""
+    role = f"monitor_{db_url.database}"
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT SELECT, UPDATE ON job_runs TO "{role}"'))
+        conn.execute(text(f'GRANT SELECT ON gstjobs_migrations TO "{role}"'))
+        conn.commit()
+    proc, holder = _blocked_run(engine, db_url)
+    try:
+        as_monitor = url_text(db_url.set(username=role, password=None))
+        seen = cli("history", "--json", env={"DATABASE_URL": as_monitor})
+        assert seen.code == 0, seen.stderr
+        assert [r["status"] for r in seen.json()["runs"]] == ["running"]
+    finally:
+        holder.rollback()
+        holder.close()
+        proc.communicate(timeout=60)
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+            conn.commit()
+    assert proc.returncode == 0
 
 
 def test_environment_is_clean() -> None:

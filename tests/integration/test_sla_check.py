@@ -218,9 +218,12 @@ def test_dry_run_reports_but_changes_nothing(engine: Engine, settings: Settings)
     assert not flags(engine, task).is_overdue
     assert events(engine, "task_overdue") == []
     with engine.connect() as conn:
-        audit = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+        audit = conn.execute(text("SELECT action_type, details FROM audit_log")).fetchall()
         run = conn.execute(text("SELECT status, dry_run FROM job_runs")).one()
-    assert audit == 0
+    # Only the run's own record: no task rows, and it says it was a dry run.
+    assert [(a.action_type, a.details["dry_run"]) for a in audit] == [
+        ("background_job_execution", True)
+    ]
     assert (run.status, run.dry_run) == ("success", True)
 
 
@@ -246,3 +249,22 @@ def test_one_tenants_failure_rolls_back_only_that_tenant(
     with engine.connect() as conn:
         recorded = conn.execute(text("SELECT status, error FROM job_runs")).one()
     assert recorded.status == "failed" and str(bad) in recorded.error
+
+
+def test_clearing_the_due_date_clears_the_flag(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        task = factory.task(
+            conn, t, due=AS_OF - timedelta(days=1), created=AS_OF - timedelta(days=5)
+        )
+    run_job(settings, "sla-check", as_of=AS_OF)
+    assert flags(engine, task).is_overdue and flags(engine, task).sla_breached
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE tasks SET due_date = NULL WHERE id = :id"), {"id": task})
+        # A longer SLA clears the breach in the same pass as the overdue flag.
+        conn.execute(text("INSERT INTO sla_policies VALUES (:t, 'High', 1000)"), {"t": t})
+    outcome = run_job(settings, "sla-check", as_of=AS_OF + timedelta(minutes=15))
+    assert outcome.status == "success", outcome.error
+    assert flags(engine, task).is_overdue is False
+    assert flags(engine, task).sla_breached is False
+    assert outcome.results["overdueTasks"] == 0

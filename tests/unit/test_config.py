@@ -27,6 +27,15 @@ def test_plain_postgresql_url_becomes_psycopg_and_masks_password() -> None:
     assert "s3cr3t" not in shown
 
 
+def test_password_in_the_query_string_is_masked_too() -> None:
+    s = load_settings(
+        {"DATABASE_URL": "postgresql://app@db/lit?password=topsecret&sslmode=require"}
+    )
+    assert s.database_url is not None
+    shown = mask(s.database_url)
+    assert "topsecret" not in shown and "sslmode=require" in shown
+
+
 def test_command_line_url_wins_over_environment() -> None:
     s = load_settings({"DATABASE_URL": "postgresql://a@h/one"}, database_url="postgresql://b@h/two")
     assert s.database_url is not None and s.database_url.database == "two"
@@ -38,6 +47,8 @@ def test_command_line_url_wins_over_environment() -> None:
         ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://u@h"}, "names no database"),
         ({"DATABASE_URL": "::::"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://u:pw@h:abc/x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://u:pw@h:70000/x"}, "port"),
         ({"GSTJOBS_TIMEZONE": "India/Delhi"}, "GSTJOBS_TIMEZONE"),
         ({"GSTJOBS_CONNECT_TIMEOUT": "0"}, "at least 1"),
         ({"GSTJOBS_NOTIFY_CAP": "lots"}, "GSTJOBS_NOTIFY_CAP"),
