@@ -1,7 +1,13 @@
 """check-upcoming-deadlines: one consolidated alert per user for the next 24 hours.
 
 Open tasks (not Completed or Cancelled) and Scheduled hearings due in
-``(as_of, as_of + 24h]`` are gathered per user: tasks go to their assignee,
+``(as_of, as_of + 24h]`` are gathered per user. A task counts only if it existed
+before ``as_of`` (``created_at < as_of``): the rules this job runs can create
+follow-up tasks stamped ``as_of`` and due within the window, and a re-run at the
+same moment must not find them, alert on them or emit events for them (nor must a
+backfill see tasks created after its moment). Hearings are not filtered so: no
+rule creates one, and ``hearings.created_at`` of an upgraded database is the
+upgrade's moment, not the hearing's. Tasks go to their assignee,
 hearings to the case owner and the assigned advocate (once if the same person),
 active users of the tenant only. Each user gets one ``deadline_digest`` (email, and
 WhatsApp when configured and the user opted in), its items ordered HIGH PRIORITY
@@ -43,6 +49,7 @@ QUEUE_ALERTS = text(
         WHERE t.tenant_id = ANY(:tenants)
           AND t.status NOT IN ('Completed', 'Cancelled')
           AND t.due_date > :as_of AND t.due_date <= :until
+          AND t.created_at < :as_of
     ), due_hearings AS (
         SELECT h.id, h.tenant_id, h.case_id, h.hearing_date, c.case_number, c.owner_id,
                c.assigned_to,

@@ -3,9 +3,13 @@
 It never prints a message (names and addresses must stay out of logs and cron
 mail): each message is written as ``notification-<id>.eml`` (email) or
 ``notification-<id>.json`` (WhatsApp) into GSTJOBS_OUTBOX_DIR, else
-``<GSTJOBS_DATA_DIR>/outbox``, and only the id and file name are logged. The file is
-written to a temporary name and renamed, so a re-send after a crash replaces it:
-this channel delivers exactly once by construction.
+``<GSTJOBS_DATA_DIR>/outbox``, and only the id and file name are logged. A message
+the real channel would refuse for good (an email recipient without an address, a
+WhatsApp recipient who did not opt in or has no phone, a payload its WhatsApp
+template cannot use) is refused here the same way, a permanent DeliveryError, and
+is neither written nor marked sent. The file is written to a temporary name and
+renamed, so a re-send after a crash replaces it: this channel delivers exactly once
+by construction.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import os
 from pathlib import Path
 
 from gstjobs.notify import email as email_channel
+from gstjobs.notify import whatsapp
 from gstjobs.notify.message import DeliveryError, Outgoing, scrub
-from gstjobs.notify.templates import whatsapp_parameters
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,9 @@ class FileChannel:
         if message.channel == "whatsapp":
             body = json.dumps(
                 {
-                    "to": message.recipient.phone,
+                    "to": whatsapp.recipient_phone(message),
                     "template": message.template,
-                    "parameters": whatsapp_parameters(
-                        message.template, message.payload, message.envelope
-                    ),
+                    "parameters": whatsapp.parameters(message),
                 },
                 ensure_ascii=False,
                 indent=2,

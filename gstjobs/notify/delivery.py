@@ -3,13 +3,15 @@
 For each tenant with due rows, up to ``Settings.notify_cap`` messages per call are
 claimed in batches of BATCH (see ``outbox`` for the lease), rendered, handed to
 their channel and recorded one by one, so a crash repeats at most the message in
-flight. What is over the cap stays pending for the next call and is reported as
-``notificationsDeferred``. A failed attempt is recorded on its row with the error
-and retried with exponential backoff; after ``Settings.notify_max_attempts``
-attempts (or at once when retrying cannot help: no such recipient, no address,
-a payload its template cannot render) the row is ``failed``.
+flight. Recording an outcome is one UPDATE that reads the database clock itself;
+a message costs no other round trip. What is over the cap stays pending for the
+next call and is reported as ``notificationsDeferred``. A failed attempt is
+recorded on its row with the error and retried with exponential backoff; after
+``Settings.notify_max_attempts`` attempts (or at once when retrying cannot help: no
+such recipient, no address, no WhatsApp opt-in or phone, a payload its template
+cannot render; on the file channel too) the row is ``failed``.
 
-The outbox runs on the database clock (``now()``), not on the job's ``as_of``:
+The outbox runs on the database clock (``statement_timestamp()``), not on the job's ``as_of``:
 retries and leases measure real time between real sends, and a backfill run with
 an old ``--as-of`` must neither hold messages back nor release retries early.
 """
@@ -17,14 +19,15 @@ an old ``--as-of`` must neither hold messages back nor release retries early.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gstjobs.config import Settings
 from gstjobs.jobs.base import JobContext, Results
@@ -81,33 +84,35 @@ def drain(
     try:
         with engine.connect() as raw:
             conn = raw.execution_options(isolation_level="AUTOCOMMIT")
-            moment = now or _clock(conn)
             due = conn.execute(
-                outbox.DUE_BY_TENANT, {"tenants": list(tenants), "now": moment}
+                outbox.DUE_BY_TENANT, {"tenants": list(tenants), "now": now}
             ).fetchall()
             for row in due:
                 room = settings.notify_cap
                 while room > 0:
-                    moment = now or _clock(conn)
+                    limit = min(room, BATCH)
                     batch = conn.execute(
                         outbox.CLAIM,
                         {
                             "tenant": row.tenant_id,
-                            "now": moment,
-                            "limit": min(room, BATCH),
+                            "now": now,
+                            "limit": limit,
                             "lease": _lease(settings),
                         },
                     ).fetchall()
                     if not batch:
                         break
                     room -= len(batch)
+                    clock = _Clock(batch[0].claimed_at, fixed=now is not None)
                     for claimed in batch:
-                        outcome = _send_one(conn, channels, settings, claimed, now)
+                        outcome = _send_one(conn, channels, settings, claimed, clock, now)
                         sent += outcome == "sent"
                         failed += outcome != "sent"
                         retrying += outcome == "retrying"
+                    if len(batch) < limit:
+                        break  # nothing more is due for this tenant (or others hold it)
             deferred = conn.execute(
-                outbox.COUNT_DUE, {"tenants": list(tenants), "now": now or _clock(conn)}
+                outbox.COUNT_DUE, {"tenants": list(tenants), "now": now}
             ).scalar_one()
     finally:
         channels.close()
@@ -116,16 +121,36 @@ def drain(
     return DeliveryReport(sent, failed, retrying, deferred)
 
 
+@dataclass(frozen=True)
+class _Clock:
+    """The database clock at the claim, carried forward by the local monotonic clock.
+
+    A message's envelope needs the moment it is sent (its Date header, "Today" and
+    "Tomorrow"); reading the database clock for each message would cost a round trip
+    per message. ``fixed``: the moment given to ``drain`` stands still (tests).
+    """
+
+    claimed_at: datetime
+    fixed: bool
+    started: float = field(default_factory=time.monotonic)
+
+    def now(self) -> datetime:
+        if self.fixed:
+            return self.claimed_at
+        return self.claimed_at + timedelta(seconds=time.monotonic() - self.started)
+
+
 def _send_one(
     conn: Connection,
     channels: _Channels,
     settings: Settings,
     row: Any,
+    clock: _Clock,
     now: datetime | None,
 ) -> str:
-    """Send one claimed row and record the outcome: sent, retrying or failed."""
+    """Send one claimed row and record the outcome (one UPDATE): sent, retrying or failed."""
     try:
-        message = _outgoing(row, settings, now or _clock(conn))
+        message = _outgoing(row, settings, clock.now())
         channel = channels.for_channel(row.channel)
         try:
             provider_id = channel.send(message)
@@ -138,12 +163,7 @@ def _send_one(
         return _record_failure(conn, settings, row, exc, now)
     done = conn.execute(
         outbox.MARK_SENT,
-        {
-            "id": row.id,
-            "attempts": row.attempts,
-            "now": now or _clock(conn),
-            "provider_id": provider_id,
-        },
+        {"id": row.id, "attempts": row.attempts, "now": now, "provider_id": provider_id},
     ).rowcount
     if not done:
         log.warning("notification %d: its lease ran out while sending; it may go twice", row.id)
@@ -154,7 +174,6 @@ def _record_failure(
     conn: Connection, settings: Settings, row: Any, exc: DeliveryError, now: datetime | None
 ) -> str:
     give_up = exc.permanent or row.attempts >= settings.notify_max_attempts
-    moment = now or _clock(conn)
     conn.execute(
         outbox.MARK_FAILED,
         {
@@ -162,7 +181,8 @@ def _record_failure(
             "attempts": row.attempts,
             "give_up": give_up,
             "error": scrub(str(exc)),
-            "retry_at": moment + outbox.backoff(row.attempts),
+            "now": now,
+            "backoff": outbox.backoff(row.attempts).total_seconds(),
         },
     )
     log.warning(
@@ -193,11 +213,6 @@ def _outgoing(row: Any, settings: Settings, now: datetime) -> Outgoing:
     return Outgoing(
         row.id, row.tenant_id, row.channel, row.template, row.payload, recipient, envelope, rendered
     )
-
-
-def _clock(conn: Connection) -> datetime:
-    moment: datetime = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
-    return moment
 
 
 def _lease(settings: Settings) -> float:

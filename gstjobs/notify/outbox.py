@@ -8,6 +8,9 @@ as due while the first sends them. If the sender dies, the lease runs out and th
 row is due again: that is the one window in which a message can go out twice (see
 the README (Notifications)). Outcomes are recorded only by the holder of the claim
 (``attempts`` unchanged since it claimed).
+
+Every statement reads the database clock itself (``NOW``): recording an outcome is
+one UPDATE, with no clock query before it.
 """
 
 from __future__ import annotations
@@ -24,35 +27,39 @@ BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
 STATUSES = ("pending", "sent", "failed")
 
+NOW = "COALESCE(CAST(:now AS timestamptz), statement_timestamp())"
+"""The moment of a statement: the database clock when it starts, unless ``:now`` is
+given (tests and ``drain(now=…)``). No separate clock query, no round trip."""
+
 DUE_BY_TENANT = text(
-    """
+    f"""
     SELECT n.tenant_id, count(*) AS due
     FROM notifications n
-    WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= :now
+    WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
     GROUP BY n.tenant_id
     ORDER BY n.tenant_id
     """
 )
 
 CLAIM = text(
-    """
+    f"""
     WITH picked AS (
         SELECT n.id
         FROM notifications n
-        WHERE n.tenant_id = :tenant AND n.status = 'pending' AND n.next_attempt_at <= :now
+        WHERE n.tenant_id = :tenant AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
         ORDER BY n.next_attempt_at, n.id
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     ), claimed AS (
         UPDATE notifications n
         SET attempts = n.attempts + 1,
-            next_attempt_at = CAST(:now AS timestamptz) + make_interval(secs => :lease)
+            next_attempt_at = {NOW} + make_interval(secs => :lease)
         FROM picked p
         WHERE n.id = p.id
         RETURNING n.id, n.tenant_id, n.user_id, n.channel, n.template, n.payload, n.attempts
     )
     SELECT c.id, c.tenant_id, c.user_id, c.channel, c.template, c.payload, c.attempts,
-           t.name AS firm_name, t.timezone,
+           {NOW} AS claimed_at, t.name AS firm_name, t.timezone,
            u.id IS NOT NULL AND u.is_active AS active,
            u.full_name, u.email, u.phone, COALESCE(u.whatsapp_opt_in, false) AS whatsapp_opt_in
     FROM claimed c
@@ -63,27 +70,28 @@ CLAIM = text(
 )
 
 MARK_SENT = text(
-    """
+    f"""
     UPDATE notifications
-    SET status = 'sent', sent_at = :now, provider_message_id = :provider_id
+    SET status = 'sent', sent_at = {NOW}, provider_message_id = :provider_id
     WHERE id = :id AND status = 'pending' AND attempts = :attempts
     """
 )
 
 MARK_FAILED = text(
-    """
+    f"""
     UPDATE notifications
     SET status = CASE WHEN :give_up THEN 'failed' ELSE 'pending' END,
         last_error = :error,
-        next_attempt_at = CASE WHEN :give_up THEN next_attempt_at ELSE :retry_at END
+        next_attempt_at = CASE WHEN :give_up THEN next_attempt_at
+                               ELSE {NOW} + make_interval(secs => :backoff) END
     WHERE id = :id AND status = 'pending' AND attempts = :attempts
     """
 )
 
 COUNT_DUE = text(
-    """
+    f"""
     SELECT count(*) FROM notifications n
-    WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= :now
+    WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
     """
 )
 

@@ -27,20 +27,35 @@ log = logging.getLogger(__name__)
 TEMPLATE_LANGUAGE = "en"
 
 
-def request_body(message: Outgoing) -> dict[str, Any]:
+def recipient_phone(message: Outgoing) -> str:
+    """The number to message; a permanent failure unless the user opted in and has one.
+
+    The file channel applies the same rule, so a WhatsApp row fails the same way
+    whether or not WhatsApp is configured.
+    """
     recipient = message.recipient
     if not recipient.whatsapp_opt_in:
         raise DeliveryError("the recipient has not opted in to WhatsApp", permanent=True)
     if not recipient.phone:
         raise DeliveryError("the recipient has no phone number", permanent=True)
+    return recipient.phone
+
+
+def parameters(message: Outgoing) -> list[str]:
+    """The template's body parameters; a payload that cannot fill them fails for good."""
     try:
-        parameters = whatsapp_parameters(message.template, message.payload, message.envelope)
+        return whatsapp_parameters(message.template, message.payload, message.envelope)
     except (RenderError, KeyError, ValueError, TypeError) as exc:
         raise DeliveryError(f"WhatsApp parameters: {exc}", permanent=True) from exc
+
+
+def request_body(message: Outgoing) -> dict[str, Any]:
+    phone = recipient_phone(message)
+    values = parameters(message)
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": recipient.phone.lstrip("+"),
+        "to": phone.lstrip("+"),
         "type": "template",
         "template": {
             "name": message.template,
@@ -48,7 +63,7 @@ def request_body(message: Outgoing) -> dict[str, Any]:
             "components": [
                 {
                     "type": "body",
-                    "parameters": [{"type": "text", "text": p} for p in parameters],
+                    "parameters": [{"type": "text", "text": p} for p in values],
                 }
             ],
         },

@@ -22,6 +22,12 @@ def smtp() -> Any:
         yield server
 
 
+def existing_task(conn: Any, tenant_id: Any, **kw: Any) -> Any:
+    """A task that existed well before AS_OF (the job ignores tasks created later)."""
+    kw.setdefault("created", AS_OF - timedelta(days=1))
+    return factory.task(conn, tenant_id, **kw)
+
+
 def events(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
         return list(
@@ -50,10 +56,10 @@ def test_window_is_after_as_of_up_to_24_hours_open_items_only(engine: Engine, db
             "at_24h": AS_OF + timedelta(hours=24),
             "past_24h": AS_OF + timedelta(hours=24, seconds=1),
         }
-        tasks = {k: factory.task(conn, t, due=v, assigned_to=u, title=k) for k, v in due.items()}
-        factory.task(conn, t, due=AS_OF + timedelta(hours=2), assigned_to=u, status="Completed")
-        factory.task(conn, t, due=AS_OF + timedelta(hours=2), assigned_to=u, status="Cancelled")
-        in_progress = factory.task(
+        tasks = {k: existing_task(conn, t, due=v, assigned_to=u, title=k) for k, v in due.items()}
+        existing_task(conn, t, due=AS_OF + timedelta(hours=2), assigned_to=u, status="Completed")
+        existing_task(conn, t, due=AS_OF + timedelta(hours=2), assigned_to=u, status="Cancelled")
+        in_progress = existing_task(
             conn, t, due=AS_OF + timedelta(hours=2), assigned_to=u, status="In Progress"
         )
         hearing = factory.hearing(conn, t, c, AS_OF + timedelta(hours=20))
@@ -78,20 +84,20 @@ def test_one_digest_per_user_high_priority_first(engine: Engine, db_url: URL) ->
         me = factory.user(conn, t)
         colleague = factory.user(conn, t)
         c = factory.case(conn, t, owner=me, assigned_to=me, number="GST/APL/7")
-        low_soon = factory.task(
+        low_soon = existing_task(
             conn, t, due=AS_OF + timedelta(hours=1), assigned_to=me, priority="Low"
         )
-        crit_late = factory.task(
+        crit_late = existing_task(
             conn, t, due=AS_OF + timedelta(hours=10), assigned_to=me, priority="Critical"
         )
-        high_soon = factory.task(
+        high_soon = existing_task(
             conn, t, due=AS_OF + timedelta(hours=2), assigned_to=me, priority="High"
         )
-        medium = factory.task(
+        medium = existing_task(
             conn, t, due=AS_OF + timedelta(hours=3), assigned_to=me, priority="Medium"
         )
         hearing = factory.hearing(conn, t, c, AS_OF + timedelta(hours=5))
-        theirs = factory.task(conn, t, due=AS_OF + timedelta(hours=4), assigned_to=colleague)
+        theirs = existing_task(conn, t, due=AS_OF + timedelta(hours=4), assigned_to=colleague)
     outcome = run_job(notify_settings(db_url), "deadline-alerts", as_of=AS_OF)
     assert outcome.results["usersAlerted"] == 2
     by_user = {d.user_id: d for d in digests(engine)}
@@ -112,7 +118,7 @@ def test_events_for_the_rules_engine_once_and_nothing_twice(engine: Engine, db_u
         t = factory.tenant(conn)
         u = factory.user(conn, t)
         c = factory.case(conn, t, owner=u)
-        task = factory.task(conn, t, due=AS_OF + timedelta(hours=6), assigned_to=u, case_id=c)
+        task = existing_task(conn, t, due=AS_OF + timedelta(hours=6), assigned_to=u, case_id=c)
         hearing = factory.hearing(conn, t, c, AS_OF + timedelta(hours=12, minutes=30))
     settings = notify_settings(db_url)
     first = run_job(settings, "deadline-alerts", as_of=AS_OF)
@@ -153,6 +159,7 @@ def test_digest_reads_like_the_seed_with_action_links(
             conn,
             other,
             due=as_of + timedelta(hours=2),
+            created=as_of - timedelta(days=1),
             assigned_to=factory.user(conn, other),
             title="Rao secret filing",
         )
@@ -160,6 +167,7 @@ def test_digest_reads_like_the_seed_with_action_links(
             conn,
             t,
             due=as_of + timedelta(hours=7),
+            created=as_of - timedelta(days=1),
             assigned_to=u,
             priority="Critical",
             title="Submit Reply to ASMT-10 Notice",
@@ -168,6 +176,7 @@ def test_digest_reads_like_the_seed_with_action_links(
             conn,
             t,
             due=as_of + timedelta(hours=21, minutes=30),
+            created=as_of - timedelta(days=1),
             assigned_to=u,
             priority="Medium",
             title="Prepare hearing documents",
@@ -192,7 +201,7 @@ def test_matching_rules_run_on_the_events(engine: Engine, db_url: URL, smtp: Smt
     with engine.begin() as conn:
         t = factory.tenant(conn)
         u = factory.user(conn, t, email="assignee@firm.example")
-        factory.task(conn, t, due=AS_OF + timedelta(hours=3), assigned_to=u, title="File appeal")
+        existing_task(conn, t, due=AS_OF + timedelta(hours=3), assigned_to=u, title="File appeal")
         factory.rule(
             conn,
             t,
@@ -214,3 +223,63 @@ def test_matching_rules_run_on_the_events(engine: Engine, db_url: URL, smtp: Smt
         "Due in 3.0 h: File appeal",
         "Your upcoming deadlines (next 24 hours): 1 item, 1 high priority",
     ]
+
+
+def test_a_second_run_at_the_same_moment_ignores_tasks_the_rules_just_created(
+    engine: Engine, db_url: URL
+) -> None:
+    # The demo's rule: a hearing within 24 h makes a "prepare" task due 12 h later, with
+    # created_at = as_of. That task must not count, nor become an event, on a re-run.
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        u = factory.user(conn, t)
+        c = factory.case(conn, t, owner=u, assigned_to=u)
+        existing_task(conn, t, due=AS_OF + timedelta(hours=3), assigned_to=u, case_id=c)
+        factory.hearing(conn, t, c, AS_OF + timedelta(hours=20))
+        factory.rule(
+            conn,
+            t,
+            "deadline_approaching",
+            {"entity_type": "hearing", "hours_until_due": {"lte": 24}},
+            [
+                {
+                    "type": "create_task",
+                    "title": "Prepare hearing brief",
+                    "priority": "High",
+                    "due_in_hours": 12,
+                    "assign_to": "assignee",
+                }
+            ],
+        )
+    settings = notify_settings(db_url)
+    first = run_job(settings, "deadline-alerts", as_of=AS_OF)
+    with engine.connect() as conn:
+        made = conn.execute(
+            text("SELECT count(*) FROM tasks WHERE created_at = :at"), {"at": AS_OF}
+        ).scalar_one()
+    assert (first.results["rulesTriggered"], made) == (1, 1)
+    assert (first.results["tasksDue"], first.results["hearingsDue"]) == (1, 1)
+    before = (len(events(engine)), len(digests(engine)))
+    second = run_job(settings, "deadline-alerts", as_of=AS_OF)
+    assert (second.results["tasksDue"], second.results["hearingsDue"]) == (1, 1)
+    assert second.results["eventsEmitted"] == 0
+    assert second.results["notificationsQueued"] == 0
+    assert second.results["rulesTriggered"] == 0
+    assert (len(events(engine)), len(digests(engine))) == before == (2, 1)
+    with engine.connect() as conn:
+        assert len(rows(conn)) == 1  # the one digest: nothing queued by either re-run
+
+
+def test_a_task_created_after_as_of_did_not_exist_then(engine: Engine, db_url: URL) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        u = factory.user(conn, t)
+        due = AS_OF + timedelta(hours=5)
+        old = factory.task(conn, t, due=due, assigned_to=u, created=AS_OF - timedelta(days=2))
+        factory.task(conn, t, due=due, assigned_to=u, created=AS_OF)
+        factory.task(conn, t, due=due, assigned_to=u, created=AS_OF + timedelta(hours=1))
+    outcome = run_job(notify_settings(db_url), "deadline-alerts", as_of=AS_OF)
+    assert outcome.results["tasksDue"] == 1
+    (digest,) = digests(engine)
+    assert [i["id"] for i in digest.payload["items"]] == [str(old)]
+    assert [e.entity_id for e in events(engine)] == [old]

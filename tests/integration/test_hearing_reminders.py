@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import URL
 
-from gstjobs.notify.delivery import drain
+from gstjobs.notify.delivery import BATCH, drain
 from tests.conftest import AS_OF
 from tests.support import factory
 from tests.support.jobs import run_job
@@ -218,3 +219,56 @@ def test_without_whatsapp_settings_no_whatsapp_is_queued(engine: Engine, db_url:
     add_hearing(engine, f, AS_OF + timedelta(hours=2))
     run_job(settings, "hearing-reminders", as_of=AS_OF, dry_run=False)
     assert {r.channel for r in queued(engine)} == {"email"}
+
+
+def test_a_second_run_at_the_same_moment_changes_and_sends_nothing(
+    engine: Engine, db_url: URL, smtp: SmtpServer
+) -> None:
+    settings = notify_settings(db_url, smtp.env())
+    f = firm(engine)
+    add_hearing(engine, f, AS_OF + timedelta(hours=2))
+    add_hearing(engine, f, AS_OF + timedelta(days=1, hours=3))
+    first = run_job(settings, "hearing-reminders", as_of=AS_OF)
+    before = [(r.id, r.status, r.attempts, r.sent_at) for r in queued(engine)]
+    second = run_job(settings, "hearing-reminders", as_of=AS_OF)
+    assert (first.results["hearingsFound"], second.results["hearingsFound"]) == (2, 2)
+    assert (first.results["notificationsQueued"], first.results["notificationsSent"]) == (4, 4)
+    assert second.results["notificationsQueued"] == 0
+    assert second.results["duplicatesSkipped"] == 4
+    assert second.results["notificationsSent"] == 0
+    assert [(r.id, r.status, r.attempts, r.sent_at) for r in queued(engine)] == before
+    assert len(smtp.messages) == 4
+
+
+def statements_of_run(settings: Any, as_of: datetime) -> tuple[Any, int]:
+    """Run the job, counting every statement any engine sends meanwhile."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        outcome = run_job(settings, "hearing-reminders", as_of=as_of)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return outcome, len(sent)
+
+
+def test_more_hearings_cost_one_statement_per_message_and_no_more(
+    engine: Engine, db_url: URL
+) -> None:
+    settings = notify_settings(db_url)  # the file channel: delivery without a server
+    one, eleven = firm(engine, "One Hearing LLP"), firm(engine, "Eleven Hearings LLP")
+    add_hearing(engine, one, AS_OF + timedelta(hours=2))
+    for n in range(11):  # past the first run's window, in the second run's
+        add_hearing(engine, eleven, AS_OF + timedelta(days=2, hours=2, minutes=n))
+    small, small_statements = statements_of_run(settings, AS_OF)
+    large, large_statements = statements_of_run(settings, AS_OF + timedelta(days=2))
+    assert (small.results["hearingsFound"], small.results["notificationsSent"]) == (1, 2)
+    assert (large.results["hearingsFound"], large.results["notificationsSent"]) == (11, 22)
+    # The job queues in one statement whatever the number of hearings; delivery
+    # records each of the 20 extra messages with its one UPDATE, and claims 22
+    # messages in batches of BATCH (one more CLAIM than for 2). Nothing else.
+    extra_claims = math.ceil(22 / BATCH) - 1
+    assert large_statements - small_statements == 20 + extra_claims

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import URL
 
 from gstjobs.notify import outbox
@@ -248,3 +248,44 @@ def test_without_smtp_email_is_written_to_files_and_nothing_personal_is_printed(
     with engine.connect() as conn:
         row = next(r for r in rows(conn) if r.id == firms["na"])
     assert (row.status, row.provider_message_id) == ("sent", str(path))
+
+
+def statements_of_drain(engine: Engine, settings: Any, tenants: list[Any]) -> tuple[Any, int]:
+    """Deliver, counting the statements sent to PostgreSQL meanwhile (the round trips)."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        report = drain(engine, settings, tenants)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return report, len(sent)
+
+
+def test_each_message_costs_one_statement_its_outcome(engine: Engine, db_url: URL) -> None:
+    with engine.begin() as conn:
+        small, large = factory.tenant(conn), factory.tenant(conn)
+        for tenant, n in ((small, 2), (large, 7)):
+            ok = factory.user(conn, tenant)
+            gone = factory.user(conn, tenant, is_active=False)
+            for i in range(n):
+                queue(conn, tenant, gone if i == 0 else ok, "hearing_reminder", hearing_payload())
+    settings = notify_settings(db_url)
+    few, few_statements = statements_of_drain(engine, settings, [small])
+    many, many_statements = statements_of_drain(engine, settings, [large])
+    assert (few.sent, few.failed, many.sent, many.failed) == (1, 1, 6, 1)
+    # Five more messages, five more statements: each message's UPDATE, nothing else
+    # (no clock reads per message); and a handful per call.
+    assert many_statements - few_statements == 5
+    assert few_statements <= 2 + 3
+    with engine.connect() as conn:
+        stamps = conn.execute(
+            text(
+                "SELECT bool_and(sent_at > created_at AND sent_at <= now()) FROM notifications "
+                "WHERE status = 'sent'"
+            )
+        ).scalar_one()
+    assert stamps is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -144,3 +145,38 @@ def test_unreachable_api_is_a_retryable_failure(engine: Engine, db_url: URL) -> 
     report = drain(engine, notify_settings(db_url, env), [t])
     assert report.retrying == 1
     assert row(engine, n).last_error.startswith("WhatsApp API unreachable")
+
+
+def test_without_whatsapp_settings_rows_are_files_only_for_opted_in_users_with_a_phone(
+    engine: Engine, db_url: URL, tmp_path: Any
+) -> None:
+    # The file channel stands in for WhatsApp and refuses what the API channel would:
+    # a user who did not opt in, or has no phone, fails at once and gets no file.
+    with engine.begin() as conn:
+        t = factory.tenant(conn, "Mehta & Associates")
+        ready = factory.user(conn, t, phone=PHONE, whatsapp_opt_in=True)
+        opted_out = factory.user(conn, t, phone="+919800000001", whatsapp_opt_in=False)
+        no_phone = factory.user(conn, t, phone=None, whatsapp_opt_in=True)
+        ids = {
+            who: queue(conn, t, u, "hearing_reminder", hearing_payload(), channel="whatsapp")
+            for who, u in (("ready", ready), ("opted_out", opted_out), ("no_phone", no_phone))
+        }
+        bad = queue(conn, t, ready, "hearing_reminder", {"case_number": "X"}, channel="whatsapp")
+    outbox_dir = tmp_path / "outbox"
+    settings = notify_settings(db_url, {"GSTJOBS_OUTBOX_DIR": str(outbox_dir)})
+    assert settings.whatsapp is None
+    report = drain(engine, settings, [t])
+    assert (report.sent, report.failed, report.retrying) == (1, 3, 0)
+    assert sorted(p.name for p in outbox_dir.iterdir()) == [f"notification-{ids['ready']}.json"]
+    written = json.loads((outbox_dir / f"notification-{ids['ready']}.json").read_text())
+    assert written["to"] == PHONE and written["template"] == "hearing_reminder"
+    assert (row(engine, ids["ready"]).status, row(engine, ids["ready"]).attempts) == ("sent", 1)
+    for n, error in (
+        (ids["opted_out"], "not opted in"),
+        (ids["no_phone"], "no phone number"),
+        (bad, "undefined"),
+    ):
+        failed = row(engine, n)
+        assert (failed.status, failed.attempts, failed.sent_at) == ("failed", 1, None)
+        assert error in failed.last_error
+        assert failed.provider_message_id is None
