@@ -12,7 +12,10 @@ in and have a phone. Everything is queued in the outbox by one INSERT … SELECT
 the job's transaction; the runner delivers after commit. The de-duplication key is
 per hearing (and its date, so a rescheduled hearing is reminded again), recipient,
 channel and tenant-local day of ``as_of``: a hearing is reminded the day before and
-on the day, and a re-run the same day queues nothing. There is no per-run hearing
+on the day, and a re-run the same day queues nothing. Unlike deadline-alerts, this
+job runs no rules and creates nothing it could find again, so hearings are not
+filtered by ``created_at`` (which an upgraded database sets to the upgrade's
+moment, and a backfill would then miss). There is no per-run hearing
 limit: the seed's 100 applies to sending (Settings.notify_cap), and what is over it
 stays queued for the next delivery.
 """
