@@ -49,66 +49,100 @@ planned AS (
 )
 """
 
+CREATE_ESCALATIONS = text(
+    """
+    CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_run_escalations (task_id uuid PRIMARY KEY)
+    ON COMMIT DROP
+    """
+)
+"""The tasks whose priority this run raised. Escalation raises a task one step per run,
+however the work is split (several events of one task, batches, the engine's fallback
+rule by rule): a raise is skipped for a task already listed here. A savepoint rolled back
+takes its rows with it, so only raises that stand are remembered."""
+
+# Every statement below returns its per-action result from the planning CTE alone, never
+# by joining a CTE back to another (``targets`` to ``changed``, ``recipients`` to
+# ``queued``): CTE scans carry no statistics, the planner estimates one row each and
+# picks a nested loop, which is quadratic in the batch (500 s for 54k notifications).
 ESCALATE = text(
     f"""
-    WITH {_TARGETS}, wanted AS (
-        SELECT x.task_id, x.tenant_id, x.owner_id, x.task_priority, x.task_assignee,
-               bool_or((x.action ->> 'reassign')::boolean) AS reassign,
-               bool_or((x.action ->> 'raise_priority')::boolean) AS raise
+    WITH {_TARGETS}, grouped AS (
+        SELECT x.event_id, x.rule_id, x.pos, x.action, x.tenant_id, x.task_id,
+               x.task_priority, x.task_assignee,
+               x.task_id IS NOT NULL AND x.task_status NOT IN ('Completed', 'Cancelled')
+                   AS open,
+               bool_or((x.action ->> 'reassign')::boolean)
+                   OVER (PARTITION BY x.task_id) AS reassign,
+               bool_or((x.action ->> 'raise_priority')::boolean)
+                   OVER (PARTITION BY x.task_id) AS raise,
+               g.task_id IS NOT NULL AS raised_before,
+               o.id AS owner_id
         FROM targets x
-        WHERE x.task_id IS NOT NULL AND x.task_status NOT IN ('Completed', 'Cancelled')
-        GROUP BY x.task_id, x.tenant_id, x.owner_id, x.task_priority, x.task_assignee
+        LEFT JOIN pg_temp.gstjobs_run_escalations g ON g.task_id = x.task_id
+        LEFT JOIN users o ON o.id = x.owner_id AND o.tenant_id = x.tenant_id AND o.is_active
+    ), plan AS (
+        SELECT p.*, p.raise AND NOT p.raised_before AS raise_now,
+               CASE WHEN p.reassign AND p.owner_id IS NOT NULL THEN p.owner_id
+                    ELSE p.task_assignee END AS new_assignee,
+               CASE WHEN NOT p.raise OR p.raised_before THEN p.task_priority
+                    WHEN p.task_priority = 'Low' THEN 'Medium'
+                    WHEN p.task_priority = 'Medium' THEN 'High'
+                    ELSE 'Critical' END AS new_priority
+        FROM grouped p
+    ), wanted AS (
+        SELECT DISTINCT ON (p.task_id) p.task_id, p.tenant_id, p.new_assignee, p.new_priority,
+               p.raise_now
+        FROM plan p
+        WHERE p.open
     ), changed AS (
         UPDATE tasks t
-        SET assigned_to = CASE WHEN w.reassign AND o.id IS NOT NULL THEN o.id
-                               ELSE t.assigned_to END,
-            priority = CASE WHEN NOT w.raise THEN t.priority
-                            WHEN t.priority = 'Low' THEN 'Medium'
-                            WHEN t.priority = 'Medium' THEN 'High'
-                            ELSE 'Critical' END
+        SET assigned_to = w.new_assignee, priority = w.new_priority
         FROM wanted w
-        LEFT JOIN users o ON o.id = w.owner_id AND o.tenant_id = w.tenant_id AND o.is_active
         WHERE t.id = w.task_id AND t.tenant_id = w.tenant_id
-        RETURNING t.id, t.priority, t.assigned_to
+          AND (t.assigned_to, t.priority) IS DISTINCT FROM (w.new_assignee, w.new_priority)
+    ), recorded AS (
+        INSERT INTO pg_temp.gstjobs_run_escalations (task_id)
+        SELECT w.task_id FROM wanted w WHERE w.raise_now
+        ON CONFLICT (task_id) DO NOTHING
     )
-    SELECT x.event_id, x.rule_id, x.pos, x.task_id,
-           w.task_priority AS priority_from, ch.priority AS priority_to,
-           w.task_assignee AS assignee_from, ch.assigned_to AS assignee_to
-    FROM targets x
-    LEFT JOIN wanted w ON w.task_id = x.task_id
-    LEFT JOIN changed ch ON ch.id = x.task_id
+    SELECT p.event_id, p.rule_id, p.pos, p.task_id, p.open,
+           p.task_priority AS priority_from, p.new_priority AS priority_to,
+           p.task_assignee AS assignee_from, p.new_assignee AS assignee_to,
+           (p.action ->> 'raise_priority')::boolean AND p.raised_before AS raised_earlier
+    FROM plan p
     """
 )
 
 CREATE_TASK = text(
     f"""
     WITH {_TARGETS}, src AS (
-        SELECT gen_random_uuid() AS new_id, x.*,
-               CASE x.action ->> 'assign_to' WHEN 'case_owner' THEN x.owner_id
-                                             ELSE x.assignee END AS wanted_assignee
+        SELECT gen_random_uuid() AS new_id, x.event_id, x.rule_id, x.pos, x.tenant_id,
+               x.case_id, x.action, u.id AS assignee,
+               CAST(:as_of AS timestamptz)
+                   + make_interval(hours => (x.action ->> 'due_in_hours')::int) AS due_date
         FROM targets x
+        LEFT JOIN users u
+               ON u.id = CASE x.action ->> 'assign_to' WHEN 'case_owner' THEN x.owner_id
+                                                       ELSE x.assignee END
+              AND u.tenant_id = x.tenant_id AND u.is_active
     ), made AS (
         INSERT INTO tasks (id, tenant_id, case_id, title, priority, status, assigned_to,
                            due_date, created_at)
         SELECT s.new_id, s.tenant_id, s.case_id, s.action ->> 'title',
-               s.action ->> 'priority', 'Pending', u.id,
-               CAST(:as_of AS timestamptz)
-                   + make_interval(hours => (s.action ->> 'due_in_hours')::int),
+               s.action ->> 'priority', 'Pending', s.assignee, s.due_date,
                CAST(:as_of AS timestamptz)
         FROM src s
-        LEFT JOIN users u
-               ON u.id = s.wanted_assignee AND u.tenant_id = s.tenant_id AND u.is_active
-        RETURNING id, assigned_to, due_date
     )
-    SELECT s.event_id, s.rule_id, s.pos, m.id AS task_id, m.assigned_to, m.due_date
-    FROM src s JOIN made m ON m.id = s.new_id
+    SELECT s.event_id, s.rule_id, s.pos, s.new_id AS task_id, s.assignee AS assigned_to,
+           s.due_date
+    FROM src s
     """
 )
 
 NOTIFY = text(
     f"""
     WITH {_TARGETS}, recipients AS (
-        SELECT x.*, u.id AS user_id,
+        SELECT x.*, u.id AS user_id, x.action ->> 'channel' AS channel,
                'rule:' || x.rule_id || ':event:' || x.event_id || ':user:' || u.id AS dedup_key
         FROM targets x
         JOIN users u
@@ -118,10 +152,13 @@ NOTIFY = text(
                  WHEN 'case_owner' THEN u.id = x.owner_id
                  ELSE u.role = 'admin'
              END
+         -- WhatsApp only to those who opted in and gave a number; others are skipped.
+         AND (x.action ->> 'channel' <> 'whatsapp'
+              OR (u.whatsapp_opt_in AND u.phone IS NOT NULL))
     ), queued AS (
         INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
                                    run_id)
-        SELECT r.tenant_id, r.user_id, r.action ->> 'channel', r.action ->> 'template',
+        SELECT r.tenant_id, r.user_id, r.channel, r.action ->> 'template',
                jsonb_build_object(
                    'rule_id', r.rule_id,
                    'rule_name', r.rule_name,
@@ -138,12 +175,17 @@ NOTIFY = text(
         FROM recipients r
         ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
         RETURNING tenant_id, channel, dedup_key
+    ), flagged AS (
+        -- An uncorrelated IN: a hashed subplan, linear whatever the planner's estimates.
+        SELECT r.event_id, r.rule_id, r.pos,
+               (r.tenant_id, r.channel, r.dedup_key)
+                   IN (SELECT q.tenant_id, q.channel, q.dedup_key FROM queued q) AS queued
+        FROM recipients r
     )
-    SELECT r.event_id, r.rule_id, r.pos, count(*) AS recipients, count(q.dedup_key) AS queued
-    FROM recipients r
-    LEFT JOIN queued q ON q.tenant_id = r.tenant_id AND q.channel = r.action ->> 'channel'
-                      AND q.dedup_key = r.dedup_key
-    GROUP BY r.event_id, r.rule_id, r.pos
+    SELECT f.event_id, f.rule_id, f.pos, count(*) AS recipients,
+           count(*) FILTER (WHERE f.queued) AS queued
+    FROM flagged f
+    GROUP BY f.event_id, f.rule_id, f.pos
     """
 )
 
@@ -210,11 +252,14 @@ def run_phase(
 
 
 def _escalated(row: Any) -> dict[str, Any]:
-    if row.priority_to is None:
+    if not row.open:
         return {"task_id": str(row.task_id) if row.task_id else None, "skipped": "no open task"}
-    return {
+    done = {
         "task_id": str(row.task_id),
         "priority": [row.priority_from, row.priority_to],
         "reassigned": row.assignee_to != row.assignee_from,
         "assigned_to": str(row.assignee_to) if row.assignee_to else None,
     }
+    if row.raised_earlier:
+        done["priority_skipped"] = "already raised in this run"
+    return done

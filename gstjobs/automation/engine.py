@@ -1,24 +1,26 @@
 """The rules engine: evaluates active automation rules for every pending event.
 
 Called by the jobs that emit events (sla-check, deadline-alerts) inside their tenant
-transaction. Each call:
+transaction. Each call loads the active rules of the run's tenants (one query) and
+validates each in Python (``rules.py``); an invalid rule is never run, its executions
+are logged ``failed`` with the validator's message. Then, batch by batch of at most
+``BATCH_SIZE`` events (so memory and statement size stay bounded on a big backlog):
 
-1. loads the active rules of the run's tenants (one query) and validates each in
-   Python (``rules.py``); an invalid rule is never run, its executions are logged
-   ``failed`` with the validator's message;
-2. locks the pending events of the run's tenants (``FOR UPDATE SKIP LOCKED``, so two
-   jobs processing at once never take the same event);
-3. matches events to rules in one join through ``gstjobs_rule_matches``;
-4. runs the actions set-based, one statement per action type (escalate, create_task,
+1. locks the next pending events of the run's tenants (``FOR UPDATE SKIP LOCKED``, so
+   two jobs processing at once never take the same event);
+2. matches events to rules in one join through ``gstjobs_rule_matches``;
+3. runs the actions set-based, one statement per action type (escalate, create_task,
    notify) inside a savepoint; if that fails, again rule by rule and, within a
    failing rule, execution by execution, each in its own savepoint, so one bad rule
    (or one bad row) is logged ``failed`` and every other execution still acts;
-5. writes one ``automation_logs`` row per execution and marks the events processed.
+4. writes one ``automation_logs`` row per execution and marks the events processed.
 
-Steps 2–5 share the caller's transaction: committed together, an event's actions
-happen exactly once; rolled back (a killed run), nothing happened and the event is
+Every batch shares the caller's transaction: committed together, an event's actions
+happen exactly once; rolled back (a killed run), nothing happened and the events are
 still pending for the next run. A failed execution is not retried: the log and the
-health check report it.
+health check report it. Escalation raises a task's priority at most one step per run,
+however the events of that task fall into batches and fallback groups (see
+``actions.CREATE_ESCALATIONS``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ from gstjobs.jobs.base import JobContext
 
 log = logging.getLogger(__name__)
 
+BATCH_SIZE = 2000
+"""Pending events taken per batch: bounds memory and the size of each statement."""
+
 LOAD_RULES = text(
     """
     SELECT id, tenant_id, name, trigger_event, conditions, actions
@@ -57,6 +62,7 @@ LOCK_PENDING = text(
     FROM automation_events
     WHERE tenant_id = ANY(:tenants) AND processed_at IS NULL
     ORDER BY id
+    LIMIT :limit
     FOR UPDATE SKIP LOCKED
     """
 )
@@ -150,14 +156,32 @@ def _checked(row: Any) -> LoadedRule:
     )
 
 
-def process_pending(conn: Connection, ctx: JobContext) -> Fired:
+def process_pending(conn: Connection, ctx: JobContext, *, batch_size: int = BATCH_SIZE) -> Fired:
     """Run the rules for every pending event of ``ctx.tenants``; see the module docstring."""
     if not ctx.tenants:
         return Fired(0, 0)
     rules = load_rules(conn, ctx.tenant_ids)
-    events = conn.execute(LOCK_PENDING, {"tenants": ctx.tenant_ids}).fetchall()
-    if not events:
-        return Fired(0, 0)
+    if any(a["type"] == "escalate" for r in rules for a in r.actions):
+        conn.execute(actions.CREATE_ESCALATIONS)
+    executed = failed = 0
+    while True:
+        events = conn.execute(
+            LOCK_PENDING, {"tenants": ctx.tenant_ids, "limit": batch_size}
+        ).fetchall()
+        if events:
+            done = _process_batch(conn, ctx, rules, events)
+            executed, failed = executed + done.executed, failed + done.failed
+        if len(events) < batch_size:
+            break
+    if failed:
+        log.warning("%d of %d rule execution(s) failed", failed, executed)
+    return Fired(executed=executed, failed=failed)
+
+
+def _process_batch(
+    conn: Connection, ctx: JobContext, rules: Sequence[LoadedRule], events: Sequence[Any]
+) -> Fired:
+    """Steps 2-4 of the module docstring for one batch of locked events."""
     event_ids = [e.id for e in events]
     executions = _match(conn, rules, events, event_ids)
     runnable = [x for x in executions if x.rule.problem is None]
@@ -170,8 +194,6 @@ def process_pending(conn: Connection, ctx: JobContext) -> Fired:
     if logs:
         conn.execute(WRITE_LOGS, {**params, "logs": json.dumps(logs)})
     conn.execute(MARK_PROCESSED, {**params, "events": event_ids})
-    if errors:
-        log.warning("%d of %d rule execution(s) failed", len(errors), len(executions))
     return Fired(executed=len(executions), failed=len(errors))
 
 

@@ -11,12 +11,12 @@ admins (got "boss")``. The language is documented in the README (Automation rule
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gstjobs.errors import RuleError
+from gstjobs.notify.templates import TEMPLATES
 
 TRIGGERS = ("task_overdue", "sla_violation", "deadline_approaching")
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
@@ -29,7 +29,20 @@ PRIORITIES = ("Critical", "High", "Medium", "Low")
 ASSIGNEES = ("assignee", "case_owner")
 MAX_DUE_IN_HOURS = 24 * 365
 MAX_TITLE = 500
-TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+TASK_TRIGGERS = ("task_overdue", "sla_violation")
+"""Triggers whose events always concern a task (deadline_approaching may be a hearing)."""
+_RULE_PAYLOAD_TEMPLATES = tuple(name for name in TEMPLATES if name in TRIGGERS)
+RULE_TEMPLATES = {
+    trigger: tuple(
+        name for name in _RULE_PAYLOAD_TEMPLATES if trigger in TASK_TRIGGERS or name == trigger
+    )
+    for trigger in TRIGGERS
+}
+"""Per trigger, the shipped templates that render its rules' notifications (the payload
+of ``actions.NOTIFY``: rule, event, task, case). The other templates (hearing_reminder,
+deadline_digest, health_alert) need their own job's data, and task_overdue and
+sla_violation need a task, which a deadline_approaching event for a hearing lacks: a rule
+naming one of those would only fail at delivery."""
 
 _ACTION_KEYS = {
     "notify": {"type", "recipient", "channel", "template"},
@@ -127,16 +140,11 @@ def _action(where: str, action: Any, trigger_event: str) -> dict[str, Any]:
         )
     if kind == "notify":
         template = action.get("template", trigger_event)
-        if not isinstance(template, str) or not TEMPLATE_NAME.match(template):
-            raise RuleError(
-                f"{where}.template must be a template name such as task_overdue "
-                f"(lower case letters, digits, _; got {_show(template)})"
-            )
         return {
             "type": kind,
             "recipient": _one_of(f"{where}.recipient", action.get("recipient"), RECIPIENTS),
             "channel": _one_of(f"{where}.channel", action.get("channel", "email"), CHANNELS),
-            "template": template,
+            "template": _template(f"{where}.template", template, trigger_event),
         }
     if kind == "escalate":
         reassign = action.get("reassign_to")
@@ -164,6 +172,14 @@ def _action(where: str, action: Any, trigger_event: str) -> dict[str, Any]:
         "priority": _one_of(f"{where}.priority", action.get("priority", "Medium"), PRIORITIES),
         "assign_to": _one_of(f"{where}.assign_to", action.get("assign_to", "assignee"), ASSIGNEES),
     }
+
+
+def _template(where: str, template: Any, trigger_event: str) -> str:
+    allowed = RULE_TEMPLATES.get(trigger_event, _RULE_PAYLOAD_TEMPLATES)
+    if isinstance(template, str) and template in allowed:
+        return template
+    rule = "" if allowed == _RULE_PAYLOAD_TEMPLATES else f" for a {trigger_event} rule"
+    raise RuleError(f"{where} must be one of {', '.join(allowed)}{rule} (got {_show(template)})")
 
 
 def validate_rule(rule: Any, where: str = "") -> RuleDraft:

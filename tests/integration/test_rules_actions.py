@@ -16,13 +16,14 @@ from tests.support.jobs import run_job
 
 
 def world(engine: Engine, priority: str = "High") -> dict[str, Any]:
-    """One tenant: an owner, an assignee, two admins (one inactive), a case and a task."""
+    """One tenant: an owner, an assignee (opted in to WhatsApp), two admins (one inactive),
+    a case and a task."""
     with engine.begin() as conn:
         t = factory.tenant(conn)
         owner = factory.user(conn, t, "advocate")
-        assignee = factory.user(conn, t, "staff")
+        assignee = factory.user(conn, t, "staff", phone="+919812345678", whatsapp_opt_in=True)
         admin = factory.user(conn, t, "admin")
-        factory.user(conn, t, "admin", is_active=False)
+        factory.user(conn, t, "admin", is_active=False, phone="+919800000001", whatsapp_opt_in=True)
         case = factory.case(conn, t, owner=owner, assigned_to=assignee, number="ASMT-10/2025/7")
         task = factory.task(
             conn,
@@ -109,7 +110,7 @@ def test_notify_case_owner_and_only_active_admins_of_the_tenant(
         "sla_violation",
         {},
         [
-            {"type": "notify", "recipient": "case_owner", "template": "sla_alert"},
+            {"type": "notify", "recipient": "case_owner", "template": "task_overdue"},
             {"type": "notify", "recipient": "admins"},
         ],
     )
@@ -117,7 +118,40 @@ def test_notify_case_owner_and_only_active_admins_of_the_tenant(
         event(conn, w["t"], "sla_violation", w["task"], {"sla_threshold": 72}, occurred_at=AS_OF)
     process(engine, settings, AS_OF)
     got = {(n.user_id, n.template) for n in rows(engine, "SELECT * FROM notifications")}
-    assert got == {(w["owner"], "sla_alert"), (w["admin"], "sla_violation")}
+    assert got == {(w["owner"], "task_overdue"), (w["admin"], "sla_violation")}
+
+
+def test_whatsapp_goes_only_to_opted_in_users_with_a_phone(
+    engine: Engine, settings: Settings
+) -> None:
+    w = world(engine)
+    with engine.begin() as conn:
+        reachable = factory.user(conn, w["t"], "admin", phone="+919800000002", whatsapp_opt_in=True)
+        factory.user(conn, w["t"], "admin", whatsapp_opt_in=True)  # opted in, no phone
+        factory.user(conn, w["t"], "admin", phone="+919800000003")  # phone, never opted in
+    rule = add_rule(
+        engine,
+        w,
+        "task_overdue",
+        {},
+        [
+            {"type": "notify", "recipient": "assignee", "channel": "whatsapp"},
+            {"type": "notify", "recipient": "case_owner", "channel": "whatsapp"},
+            {"type": "notify", "recipient": "admins", "channel": "whatsapp"},
+            {"type": "notify", "recipient": "case_owner", "channel": "email"},
+        ],
+    )
+    overdue(engine, w)
+    assert process(engine, settings, AS_OF).failed == 0
+    queued = rows(engine, "SELECT user_id, channel FROM notifications")
+    assert sorted((n.user_id, n.channel) for n in queued) == sorted(
+        [(w["assignee"], "whatsapp"), (reachable, "whatsapp"), (w["owner"], "email")]
+    )
+    (log,) = rows(engine, "SELECT * FROM automation_logs WHERE rule_id = :r", r=rule)
+    counts = [(a["recipients"], a["queued"]) for a in log.actions_executed]
+    # The owner never opted in: skipped like a missing person, not an error.
+    assert counts == [(1, 1), (0, 0), (1, 1), (1, 1)]
+    assert log.status == "success"
 
 
 def test_hearing_event_assignee_is_the_cases_assignee(engine: Engine, settings: Settings) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from gstjobs.automation.rules import (
+    RULE_TEMPLATES,
+    TASK_TRIGGERS,
+    TRIGGERS,
     parse_rules_text,
     validate_actions,
     validate_conditions,
@@ -14,6 +18,8 @@ from gstjobs.automation.rules import (
 )
 from gstjobs.demo import DEMO_RULES
 from gstjobs.errors import RuleError
+from gstjobs.notify.templates import TEMPLATES, Envelope, RenderError, render
+from tests.conftest import AS_OF
 
 
 @pytest.mark.parametrize(
@@ -99,7 +105,7 @@ def test_actions_get_their_defaults() -> None:
         ),
         (
             [{"type": "notify", "recipient": "admins", "template": "../../etc/passwd"}],
-            "actions[0].template must be a template name",
+            "actions[0].template must be one of task_overdue, sla_violation",
         ),
         (
             [{"type": "notify", "recipient": "admins", "to": "x"}],
@@ -177,3 +183,73 @@ def test_file_text_names_file_and_position() -> None:
         parse_rules_text(f"[{good}, {good.replace('admins', 'everyone')}]", "r.json")
     with pytest.raises(RuleError, match=r"^r\.json is not JSON: .* line 1 column"):
         parse_rules_text("{name: 1}", "r.json")
+
+
+def test_template_must_be_one_the_notification_layer_renders() -> None:
+    assert RULE_TEMPLATES == {
+        "task_overdue": ("task_overdue", "sla_violation", "deadline_approaching"),
+        "sla_violation": ("task_overdue", "sla_violation", "deadline_approaching"),
+        "deadline_approaching": ("deadline_approaching",),
+    }
+    for trigger, names in RULE_TEMPLATES.items():
+        assert set(names) <= set(TEMPLATES)
+        for name in names:
+            (action,) = validate_actions(
+                [{"type": "notify", "recipient": "admins", "template": name}], trigger
+            )
+            assert action["template"] == name
+    for bad in ("sla_alert", "hearing_reminder", "health_alert", "Task_Overdue", 7):
+        with pytest.raises(RuleError) as err:
+            validate_actions(
+                [
+                    {"type": "escalate", "raise_priority": True},
+                    {"type": "notify", "recipient": "admins", "template": bad},
+                ],
+                "task_overdue",
+            )
+        assert err.value.message == (
+            "actions[1].template must be one of task_overdue, sla_violation, "
+            f"deadline_approaching (got {json.dumps(bad)})"
+        )
+    with pytest.raises(RuleError) as err:
+        validate_actions(
+            [{"type": "notify", "recipient": "admins", "template": "task_overdue"}],
+            "deadline_approaching",
+        )
+    assert err.value.message == (
+        "actions[0].template must be one of deadline_approaching "
+        'for a deadline_approaching rule (got "task_overdue")'
+    )
+
+
+ENVELOPE = Envelope(1, "Asha", "Mehta & Associates", "Asia/Kolkata", AS_OF, "https://x.in")
+CASE = {"id": "c1", "case_number": "DRC-01/2025/1", "title": "Demand u/s 73"}
+TASK = {
+    "id": "t1",
+    "title": "Reply",
+    "priority": "High",
+    "status": "Pending",
+    "due_date": "2025-01-14T10:00:00+00:00",
+}
+RULE_PAYLOADS = {  # what actions.NOTIFY queues, per kind of event
+    "task": {"task": TASK, "case": CASE, "event": {"task_id": "t1", "days_overdue": 2}},
+    "hearing": {
+        "task": None,
+        "case": CASE,
+        "event": {"entity_type": "hearing", "entity_id": "h1", "hours_until_due": 5},
+    },
+}
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize("kind", sorted(RULE_PAYLOADS))
+def test_rule_templates_are_those_that_render_the_rule_payload(template: str, kind: str) -> None:
+    payload = {"rule_id": "r1", "rule_name": "Rule", "event_type": "x", **RULE_PAYLOADS[kind]}
+    # Task events come from every trigger, hearing events only from deadline_approaching.
+    triggers = TRIGGERS if kind == "task" else tuple(set(TRIGGERS) - set(TASK_TRIGGERS))
+    allowed = any(template in RULE_TEMPLATES[t] for t in triggers)
+    if allowed:
+        assert render(template, payload, ENVELOPE).subject
+    else:
+        with pytest.raises(RenderError):
+            render(template, payload, ENVELOPE)
