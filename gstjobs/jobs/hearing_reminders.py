@@ -50,25 +50,11 @@ QUEUE_REMINDERS = text(
           AND h.hearing_date >= (l.today::timestamp AT TIME ZONE l.timezone)
           AND h.hearing_date < ((l.today + 2)::timestamp AT TIME ZONE l.timezone)
     ), recipients AS (
-        SELECT f.id AS hearing_id, u.id AS user_id, u.email, u.phone, u.whatsapp_opt_in,
-               array_agg(r.role ORDER BY r.ord) AS roles
-        FROM found f
-        CROSS JOIN LATERAL (VALUES (f.owner_id, 'owner', 1),
-                                   (f.assigned_to, 'assigned advocate', 2))
-                           AS r (user_id, role, ord)
-        JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
-        GROUP BY f.id, u.id
-    ), candidates AS (
-        SELECT r.hearing_id, r.user_id, r.roles, ch.channel
-        FROM recipients r
-        CROSS JOIN (VALUES ('email'), ('whatsapp')) AS ch (channel)
-        WHERE (ch.channel = 'email' AND r.email IS NOT NULL)
-           OR (ch.channel = 'whatsapp' AND CAST(:whatsapp AS boolean)
-               AND r.whatsapp_opt_in AND r.phone IS NOT NULL)
-    ), queued AS (
-        INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
-                                   run_id)
-        SELECT f.tenant_id, c.user_id, c.channel, CAST(:template AS text),
+        -- Everything a message needs is carried along here, so that the INSERT below
+        -- never joins two CTEs: the planner cannot estimate their sizes and would pick
+        -- a nested loop that is quadratic in the number of hearings.
+        SELECT f.tenant_id, f.id AS hearing_id, f.hearing_date, f.today,
+               u.id AS user_id, u.email, u.phone, u.whatsapp_opt_in,
                jsonb_build_object(
                    'hearing_id', f.id,
                    'case_id', f.case_id,
@@ -78,13 +64,30 @@ QUEUE_REMINDERS = text(
                    'court_city', f.court_city,
                    'hearing_date', f.hearing_date,
                    'purpose', f.purpose,
-                   'roles', to_jsonb(c.roles)),
-               CAST(:template AS text) || ':' || f.id::text || '@'
-                   || to_char(f.hearing_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                   || ':' || c.user_id::text || ':' || f.today::text,
+                   'roles', to_jsonb(array_agg(r.role ORDER BY r.ord))) AS payload
+        FROM found f
+        CROSS JOIN LATERAL (VALUES (f.owner_id, 'owner', 1),
+                                   (f.assigned_to, 'assigned advocate', 2))
+                           AS r (user_id, role, ord)
+        JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
+        GROUP BY f.id, f.tenant_id, f.case_id, f.case_number, f.case_title, f.court_name,
+                 f.court_city, f.hearing_date, f.purpose, f.today, u.id
+    ), candidates AS (
+        SELECT r.*, ch.channel
+        FROM recipients r
+        CROSS JOIN (VALUES ('email'), ('whatsapp')) AS ch (channel)
+        WHERE (ch.channel = 'email' AND r.email IS NOT NULL)
+           OR (ch.channel = 'whatsapp' AND CAST(:whatsapp AS boolean)
+               AND r.whatsapp_opt_in AND r.phone IS NOT NULL)
+    ), queued AS (
+        INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
+                                   run_id)
+        SELECT c.tenant_id, c.user_id, c.channel, CAST(:template AS text), c.payload,
+               CAST(:template AS text) || ':' || c.hearing_id::text || '@'
+                   || to_char(c.hearing_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                   || ':' || c.user_id::text || ':' || c.today::text,
                CAST(:run_id AS bigint)
         FROM candidates c
-        JOIN found f ON f.id = c.hearing_id
         ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
         RETURNING 1
     )
