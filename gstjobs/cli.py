@@ -22,7 +22,7 @@ from gstjobs import __version__
 from gstjobs.clock import iso_z
 from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
 from gstjobs.config import load_settings
-from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError
+from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError, first_line
 from gstjobs.jobs import find
 from gstjobs.render import print_json
 from gstjobs.runner import Interrupted
@@ -126,7 +126,7 @@ def _main(args: list[str]) -> int:
     except OperationalError as exc:
         if verbose:
             traceback.print_exc()
-        _error(str(DatabaseUnavailable.__doc__), args, _first_line(exc))
+        _error(str(DatabaseUnavailable.__doc__), args, first_line(exc))
         return DatabaseUnavailable.exit_code
     except (KeyboardInterrupt, Interrupted) as exc:
         reason = exc.args[0] if exc.args else "SIGINT"
@@ -136,7 +136,7 @@ def _main(args: list[str]) -> int:
         if verbose:
             traceback.print_exc()
         _error(
-            f"internal error: {type(exc).__name__}: {_first_line(exc)} "
+            f"internal error: {type(exc).__name__}: {first_line(exc)} "
             "(run with -v for the traceback)"
         )
         return 1
@@ -156,12 +156,6 @@ def _command_of(args: list[str]) -> str | None:
         elif not arg.startswith("-"):
             return arg
     return None
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__
 
 
 def _error(message: str, args: list[str] | None = None, details: str | None = None) -> None:

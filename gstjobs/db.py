@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from gstjobs.config import Settings
-from gstjobs.errors import ConfigError, DatabaseUnavailable
+from gstjobs.errors import ConfigError, DatabaseUnavailable, first_line
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def connect(engine: Engine, label: str, *, autocommit: bool = False) -> Iterator
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(
             f"cannot connect to {label}; check DATABASE_URL and that PostgreSQL is running.",
-            details=_first_line(exc),
+            details=first_line(exc),
         ) from exc
     try:
         if autocommit:
@@ -120,9 +120,3 @@ def connect(engine: Engine, label: str, *, autocommit: bool = False) -> Iterator
 
 def is_connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__

@@ -8,6 +8,13 @@ message.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a (driver) error: what a one-line message can show."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
 class GstjobsError(Exception):
     """gstjobs failed."""
 

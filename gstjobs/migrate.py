@@ -14,7 +14,7 @@ from importlib import resources
 
 from sqlalchemy import Connection, Engine, text
 
-from gstjobs.errors import GstjobsError
+from gstjobs.errors import GstjobsError, first_line
 
 LOCK_SQL = text("SELECT pg_advisory_lock(hashtext('gstjobs'), hashtext('migrate'))")
 UNLOCK_SQL = text("SELECT pg_advisory_unlock(hashtext('gstjobs'), hashtext('migrate'))")
@@ -112,7 +112,7 @@ def _apply(engine: Engine, migration: Migration) -> None:
     except Exception as exc:
         raise GstjobsError(
             f"migration {migration.version}_{migration.name}.sql failed and was rolled back",
-            details=str(getattr(exc, "orig", exc)).strip().splitlines()[0],
+            details=first_line(exc),
         ) from exc
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, text
 
 from gstjobs.config import Settings
 from gstjobs.db import Database, connect, is_connection_lost, make_engine
-from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, UsageError
+from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, UsageError, first_line
 from gstjobs.jobs.base import JobContext, JobSpec, Results, Tenant
 from gstjobs.migrate import available
 from gstjobs.notify import delivery
@@ -266,7 +266,7 @@ def _locked_run(
         if is_connection_lost(exc):
             raise DatabaseUnavailable(f"lost the connection to {db.label}") from exc
         log.debug("job failed", exc_info=True)
-        error = GstjobsError(f"{type(exc).__name__}: {_first_line(exc)}")
+        error = GstjobsError(f"{type(exc).__name__}: {first_line(exc)}")
     if failures:
         error = GstjobsError(_describe(failures))
     status = "failed" if error else "success"
@@ -314,7 +314,7 @@ def _work(
         if isinstance(exc, DatabaseUnavailable) or is_connection_lost(exc):
             raise
         if len(ctx.tenants) <= 1:
-            failures.extend(TenantFailure(t.id, _first_line(exc)) for t in ctx.tenants)
+            failures.extend(TenantFailure(t.id, first_line(exc)) for t in ctx.tenants)
             if not ctx.tenants:
                 raise
             return {}
@@ -331,7 +331,7 @@ def _work(
             if isinstance(exc, DatabaseUnavailable) or is_connection_lost(exc):
                 raise
             log.info("tenant %s failed: %s", tenant.id, type(exc).__name__)
-            failures.append(TenantFailure(tenant.id, _first_line(exc)))
+            failures.append(TenantFailure(tenant.id, first_line(exc)))
     return spec.merge(parts)
 
 
@@ -427,12 +427,6 @@ def _describe(failures: Sequence[TenantFailure]) -> str:
     first = failures[0]
     more = f" (and {len(failures) - 1} more tenant(s))" if len(failures) > 1 else ""
     return f"tenant {first.tenant_id} failed: {first.error}{more}"
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__
 
 
 def _snake(key: str) -> str:

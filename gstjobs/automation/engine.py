@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from gstjobs.automation import actions
 from gstjobs.automation.rules import validate_actions, validate_conditions
 from gstjobs.db import is_connection_lost
-from gstjobs.errors import RuleError
+from gstjobs.errors import RuleError, first_line
 from gstjobs.jobs.base import JobContext
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,7 @@ def _act(
                 if is_connection_lost(exc):
                     raise
                 if len(group) == 1:
-                    errors[group[0].key] = _first_line(exc)
+                    errors[group[0].key] = first_line(exc)
                 elif level == 0 and len(by_rule := _by_rule(group)) > 1:
                     retry.extend(by_rule)
                 else:
@@ -298,9 +298,3 @@ def _log_row(x: Execution, details: Details, errors: dict[actions.Key, str]) -> 
         "error_message": error,
         "event_id": x.event_id,
     }
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__

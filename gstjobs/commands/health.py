@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gstjobs import render
 from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, state
-from gstjobs.errors import ConfigError, DatabaseUnavailable
+from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, first_line
 from gstjobs.health import report as health
 from gstjobs.health.views import report_json, report_view
 from gstjobs.runner import ABANDON_DEAD, require_schema
@@ -49,7 +49,7 @@ def health_report(
                 conn, now=now, hours=hours, tz=app_state.settings.tz, database=app_state.db.label
             )
     except (DatabaseUnavailable, ConfigError, DBAPIError) as exc:
-        message = getattr(exc, "message", None) or str(getattr(exc, "orig", exc)).splitlines()[0]
+        message = exc.message if isinstance(exc, GstjobsError) else first_line(exc)
         sys.stderr.write(f"gstjobs: {message}\n")
         if app_state.json:
             render.print_json({"status": "UNKNOWN", "exitCode": 3, "error": message})
