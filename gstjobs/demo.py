@@ -23,6 +23,7 @@ from sqlalchemy import Connection, text
 
 from gstjobs.errors import UsageError
 
+TENANTS_PER_CHUNK = 20
 DEMO_NAMESPACE = uuid.UUID("6f0c1d2e-3b4a-5c6d-8e9f-0a1b2c3d4e5f")
 TIMEZONE = "Asia/Kolkata"
 
@@ -305,18 +306,23 @@ def load(
     )
     raw = conn.connection.driver_connection
     assert isinstance(raw, PgConnection)
-    rows = gen.build(ids)
-    for table, columns in _COLUMNS.items():
-        _copy(raw, table, columns, rows[table])
+    counted = dict.fromkeys(_COLUMNS, 0)
+    # A chunk of practices at a time, so memory stays flat however many are asked for;
+    # within a chunk, tables go in dependency order (tenants before users before cases).
+    for start in range(0, len(ids), TENANTS_PER_CHUNK):
+        rows = gen.build(ids[start : start + TENANTS_PER_CHUNK])
+        for table, columns in _COLUMNS.items():
+            _copy(raw, table, columns, rows[table])
+            counted[table] += len(rows[table])
     return DemoSummary(
         tenants,
-        len(rows["users"]),
-        len(rows["clients"]),
-        len(rows["cases"]),
-        len(rows["hearings"]),
-        len(rows["tasks"]),
-        len(rows["documents"]),
-        len(rows["automation_rules"]),
+        counted["users"],
+        counted["clients"],
+        counted["cases"],
+        counted["hearings"],
+        counted["tasks"],
+        counted["documents"],
+        counted["automation_rules"],
         anchor,
     )
 
