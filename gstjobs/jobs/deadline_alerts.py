@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 
 from gstjobs.automation import engine as rules
 from gstjobs.jobs.base import JobContext, JobSpec, Results
+from gstjobs.notify.outbox import per_channel
 
 JOB_NAME = "check-upcoming-deadlines"
 TEMPLATE = "deadline_digest"
@@ -107,12 +108,7 @@ QUEUE_ALERTS = text(
         JOIN local l ON l.tenant_id = i.tenant_id
         GROUP BY i.tenant_id, i.user_id, l.today, u.email, u.phone, u.whatsapp_opt_in
     ), candidates AS (
-        SELECT d.*, ch.channel
-        FROM digests d
-        CROSS JOIN (VALUES ('email'), ('whatsapp')) AS ch (channel)
-        WHERE (ch.channel = 'email' AND d.email IS NOT NULL)
-           OR (ch.channel = 'whatsapp' AND CAST(:whatsapp AS boolean)
-               AND d.whatsapp_opt_in AND d.phone IS NOT NULL)
+        {per_channel("digests")}
     ), queued AS (
         INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
                                    run_id)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from gstjobs.jobs.base import JobContext, JobSpec, Results
+from gstjobs.notify.outbox import per_channel
 
 JOB_NAME = "send-hearing-reminders"
 TEMPLATE = "hearing_reminder"
@@ -73,12 +74,7 @@ QUEUE_REMINDERS = text(
         GROUP BY f.id, f.tenant_id, f.case_id, f.case_number, f.case_title, f.court_name,
                  f.court_city, f.hearing_date, f.purpose, f.today, u.id
     ), candidates AS (
-        SELECT r.*, ch.channel
-        FROM recipients r
-        CROSS JOIN (VALUES ('email'), ('whatsapp')) AS ch (channel)
-        WHERE (ch.channel = 'email' AND r.email IS NOT NULL)
-           OR (ch.channel = 'whatsapp' AND CAST(:whatsapp AS boolean)
-               AND r.whatsapp_opt_in AND r.phone IS NOT NULL)
+        {CANDIDATES}
     ), queued AS (
         INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
                                    run_id)
@@ -94,7 +90,7 @@ QUEUE_REMINDERS = text(
     SELECT (SELECT count(*) FROM found) AS hearings,
            (SELECT count(*) FROM candidates) AS candidates,
            (SELECT count(*) FROM queued) AS queued
-    """
+    """.replace("{CANDIDATES}", per_channel("recipients"))
 )
 
 

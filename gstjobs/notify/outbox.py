@@ -22,6 +22,23 @@ from uuid import UUID
 
 from sqlalchemy import Connection, text
 
+
+def per_channel(source: str) -> str:
+    """SQL selecting the rows of CTE ``source`` (with ``email``, ``phone`` and
+    ``whatsapp_opt_in`` columns) once per channel they can receive: email when there is
+    an address; WhatsApp when it is configured (bind ``:whatsapp``) and the person opted
+    in with a phone. ``source`` is a CTE name of the calling statement, never a value.
+    """
+    return f"""
+        SELECT s.*, ch.channel
+        FROM {source} s
+        CROSS JOIN (VALUES ('email'), ('whatsapp')) AS ch (channel)
+        WHERE (ch.channel = 'email' AND s.email IS NOT NULL)
+           OR (ch.channel = 'whatsapp' AND CAST(:whatsapp AS boolean)
+               AND s.whatsapp_opt_in AND s.phone IS NOT NULL)
+    """
+
+
 BACKOFF_BASE = timedelta(minutes=5)
 """First retry after 5 minutes, then 10, 20, 40, … (at most BACKOFF_MAX)."""
 BACKOFF_MAX = timedelta(hours=6)
