@@ -32,10 +32,11 @@ from sqlalchemy import Connection, Engine, text
 
 from gstjobs.config import Settings
 from gstjobs.db import Database, connect, is_connection_lost, make_engine
-from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, UsageError, first_line
+from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, first_line
 from gstjobs.jobs.base import JobContext, JobSpec, Results, Tenant
 from gstjobs.migrate import available
 from gstjobs.notify import delivery
+from gstjobs.tenants import load as load_tenants
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,6 @@ FINISH = text(
     FROM done
     """
 )
-TENANTS = text("SELECT id, timezone FROM tenants ORDER BY id")
-TENANTS_BY_ID = text("SELECT id, timezone FROM tenants WHERE id = ANY(:ids) ORDER BY id")
 APPLIED = text("SELECT version FROM gstjobs_migrations")
 
 
@@ -142,7 +141,7 @@ def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest
             abandoned = ledger.execute(ABANDON_DEAD).fetchall()
             if abandoned:
                 log.warning("marked %d dead run(s) abandoned", len(abandoned))
-            tenants = _tenants(ledger, request.tenants)
+            tenants = load_tenants(ledger, request.tenants)
             if not ledger.execute(TRY_LOCK, {"job": spec.name}).scalar_one():
                 return _record_skipped(ledger, spec, db, request)
             try:
@@ -166,20 +165,6 @@ def require_schema(conn: Connection) -> None:
             f"{len(missing)} migration(s) pending ({', '.join(missing)}); "
             "run `gstjobs db upgrade` first."
         )
-
-
-def _tenants(conn: Connection, wanted: Sequence[UUID]) -> tuple[Tenant, ...]:
-    if not wanted:
-        rows = conn.execute(TENANTS).fetchall()
-    else:
-        rows = conn.execute(TENANTS_BY_ID, {"ids": list(wanted)}).fetchall()
-        unknown = set(wanted) - {r.id for r in rows}
-        if unknown:
-            raise UsageError(
-                f"no tenant with id {sorted(map(str, unknown))[0]}; "
-                "check --tenant against the tenants table."
-            )
-    return tuple(Tenant(r.id, r.timezone) for r in rows)
 
 
 def _record_skipped(

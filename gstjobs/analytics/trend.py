@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 
 from gstjobs.analytics.anomalies import METRICS
 from gstjobs.analytics.snapshot import METRIC_TYPE
-from gstjobs.errors import UsageError
+from gstjobs.tenants import require_known
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 GAP = " "
@@ -98,12 +98,7 @@ def load(conn: Connection, tenant_ids: Sequence[UUID], days: int) -> list[Tenant
     """
     ids = list(tenant_ids)
     tenants = conn.execute(TENANTS, {"ids": ids}).fetchall()
-    unknown = set(ids) - {t.id for t in tenants}
-    if unknown:
-        raise UsageError(
-            f"no tenant with id {sorted(map(str, unknown))[0]}; "
-            "check --tenant against the tenants table."
-        )
+    require_known(ids, (t.id for t in tenants))
     found: dict[UUID, dict[date, dict[str, Any]]] = {}
     for row in conn.execute(SNAPSHOTS, {"ids": ids, "days": days, "metric_type": METRIC_TYPE}):
         found.setdefault(row.tenant_id, {})[row.snapshot_date] = row.metric_value

@@ -7,14 +7,12 @@ address or phone number.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Connection, text
 
 from gstjobs.clock import iso_z
 from gstjobs.commands.common import JsonOption, TenantOption, parse_tenants, show, state
@@ -22,6 +20,7 @@ from gstjobs.errors import UsageError
 from gstjobs.notify import outbox
 from gstjobs.notify.delivery import DeliveryReport, drain, outbox_dir
 from gstjobs.runner import require_schema
+from gstjobs.tenants import load as load_tenants
 
 group = typer.Typer(
     help="The notification outbox: send what is pending, list the queue.",
@@ -44,7 +43,7 @@ def send(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = Fa
     with app_state.engine("notify send") as engine:
         with engine.connect() as conn:
             require_schema(conn)
-            tenants = _tenants(conn, wanted)
+            tenants = [t.id for t in load_tenants(conn, wanted)]
         report = drain(engine, settings, tenants)
     transport = _transport(settings.smtp is not None, str(outbox_dir(settings)))
     label = app_state.db.label
@@ -76,22 +75,6 @@ def list_(
         queue = outbox.list_queue(conn, status=status, tenants=wanted, limit=limit)
     tz = app_state.settings.tz
     show(app_state, lambda: _queue_json(queue), lambda: _queue_table(queue, tz))
-
-
-def _tenants(conn: Connection, wanted: tuple[UUID, ...]) -> list[UUID]:
-    if not wanted:
-        return list(conn.execute(text("SELECT id FROM tenants ORDER BY id")).scalars())
-    found = set(
-        conn.execute(
-            text("SELECT id FROM tenants WHERE id = ANY(:ids)"), {"ids": list(wanted)}
-        ).scalars()
-    )
-    unknown = [t for t in wanted if t not in found]
-    if unknown:
-        raise UsageError(
-            f"no tenant with id {unknown[0]}; check --tenant against the tenants table."
-        )
-    return list(wanted)
 
 
 def _transport(smtp: bool, directory: str) -> str:
