@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Every job, in the order a day would run them (a meta-test keeps this list complete).
-JOBS   := sla-check hearing-reminders deadline-alerts analytics-snapshot health-check
+JOBS   := sla-check hearing-reminders deadline-alerts analytics-snapshot health-check deliver
 
 .PHONY: venv demo test test-embedded test-local lint bench clean
 
@@ -36,6 +36,7 @@ lint: venv
 	$(BIN)/ruff check gstjobs tests bench
 	$(BIN)/ruff format --check gstjobs tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,8 +11,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlalchemy import Connection, text
 
-from gstjobs.jobs import JOBS
-from gstjobs.jobs.base import JobSpec
+from gstjobs.core import JobSpec
 
 LATE_AFTER = timedelta(minutes=10)
 """A job is late when no run has started since its last scheduled time older than this."""
@@ -107,12 +107,15 @@ def schedule_times(spec: JobSpec, now: datetime, tz: ZoneInfo) -> tuple[datetime
     return prev, nxt
 
 
-def status(conn: Connection, now: datetime, tz: ZoneInfo) -> list[JobStatus]:
+def status(
+    conn: Connection, now: datetime, tz: ZoneInfo, specs: Sequence[JobSpec]
+) -> list[JobStatus]:
+    """One row per job of ``specs`` (the registry, passed in by the caller)."""
     rows = {
-        r.name: r for r in conn.execute(STATUS_SQL, {"now": now, "names": [s.name for s in JOBS]})
+        r.name: r for r in conn.execute(STATUS_SQL, {"now": now, "names": [s.name for s in specs]})
     }
     out = []
-    for spec in JOBS:
+    for spec in specs:
         r = rows[spec.name]
         prev_due, _ = schedule_times(spec, now - LATE_AFTER, tz)
         late = r.last_started is None or r.last_started < prev_due - timedelta(minutes=1)

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection, text
 
+from gstjobs.core import Tenant
 from gstjobs.errors import UsageError
-from gstjobs.jobs.base import Tenant
 
 ALL = text("SELECT id, timezone FROM tenants ORDER BY id")
 BY_ID = text("SELECT id, timezone FROM tenants WHERE id = ANY(:ids) ORDER BY id")

@@ -1,8 +1,9 @@
 """Backfill: snapshots for a range of past dates, in one run of the job.
 
-``spec_for(first, last)`` is the analytics-snapshot job with its work swapped for the
-range, so the run goes through the runner like any other: the same lock (a backfill
-and the nightly run never overlap), one ``job_runs`` row and one audit_log row whose
+``gstjobs.jobs.analytics_snapshot.spec_for(first, last)`` is the job with its work
+swapped for the range (this module has the pieces: the dates and the checks), so the
+run goes through the runner like any other: the same lock (a backfill and the nightly
+run never overlap), one ``job_runs`` row and one audit_log row whose
 results name the range (``fromDate``, ``toDate``, ``days``), the same per-tenant
 fallback. The run's ``as_of`` is the real clock (it is recorded and used as "now");
 each day D is measured as it stood at 23:59 of D in the tenant's timezone, the moment
@@ -16,20 +17,13 @@ before it (see gstjobs.analytics.snapshot).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
-
-from gstjobs.analytics import snapshot
 from gstjobs.analytics.metrics import Point, point
+from gstjobs.core import Tenant
 from gstjobs.errors import UsageError
-from gstjobs.jobs.analytics_snapshot import SPEC, merge
-from gstjobs.jobs.base import JobContext, JobSpec, Results, Tenant
-from gstjobs.sla import DEFAULT_SLA_HOURS
 
 NIGHTLY_AT = time(23, 59)
 """The schedule's moment (59 23 * * *): a backfilled day is measured as of then."""
@@ -76,25 +70,3 @@ def points_between(
             out.append(point(tenant.id, tenant.timezone, day, min(nightly, now)))
             day += timedelta(days=1)
     return out
-
-
-def spec_for(first: date, last: date) -> JobSpec:
-    """The analytics-snapshot job, working on ``first`` … ``last`` instead of ``as_of``."""
-
-    def work(conn: Connection, ctx: JobContext) -> Results:
-        points = points_between(ctx.tenants, first, last, ctx.as_of)
-        results = snapshot.take(conn, ctx.tenant_ids, points, DEFAULT_SLA_HOURS)
-        return results | {
-            "fromDate": first.isoformat(),
-            "toDate": last.isoformat(),
-            "days": (last - first).days + 1,
-        }
-
-    return replace(SPEC, work=work, merge=_merge)
-
-
-def _merge(parts: Sequence[Mapping[str, Any]]) -> Results:
-    merged = merge(parts)
-    if parts:
-        merged["days"] = parts[0].get("days")
-    return merged

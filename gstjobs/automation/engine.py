@@ -38,9 +38,9 @@ from sqlalchemy.exc import DBAPIError
 
 from gstjobs.automation import actions
 from gstjobs.automation.rules import validate_actions, validate_conditions
+from gstjobs.core import JobContext
 from gstjobs.db import is_connection_lost
 from gstjobs.errors import RuleError, first_line
-from gstjobs.jobs.base import JobContext
 
 log = logging.getLogger(__name__)
 

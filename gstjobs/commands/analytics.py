@@ -19,6 +19,7 @@ from gstjobs.commands.common import (
     show,
     state,
 )
+from gstjobs.jobs import analytics_snapshot
 
 group = typer.Typer(
     invoke_without_command=True,
@@ -77,7 +78,7 @@ def backfill(
         now = conn.execute(text("SELECT now()")).scalar_one()
     backfilling.check_past(last, now.astimezone(app_state.settings.tz).date())
     outcome = runner.execute(
-        backfilling.spec_for(first, last),
+        analytics_snapshot.spec_for(first, last),
         app_state.settings,
         app_state.db,
         runner.RunRequest(tenants=tenants, dry_run=dry_run, trigger="manual"),

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from gstjobs import render
+from gstjobs import jobs, render
 from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, state
 from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, first_line
 from gstjobs.health import report as health
@@ -46,7 +46,12 @@ def health_report(
             conn.execute(ABANDON_DEAD)
             now = moment or conn.execute(text("SELECT now()")).scalar_one()
             result = health.report(
-                conn, now=now, hours=hours, tz=app_state.settings.tz, database=app_state.db.label
+                conn,
+                now=now,
+                hours=hours,
+                tz=app_state.settings.tz,
+                database=app_state.db.label,
+                specs=jobs.JOBS,
             )
     except (DatabaseUnavailable, ConfigError, DBAPIError) as exc:
         message = exc.message if isinstance(exc, GstjobsError) else first_line(exc)

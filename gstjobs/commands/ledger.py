@@ -27,7 +27,7 @@ def status(ctx: typer.Context, json_: JsonOption = False) -> None:
         require_schema(conn)
         conn.execute(ABANDON_DEAD)
         now = conn.execute(text("SELECT now()")).scalar_one()
-        rows = ledger.status(conn, now, tz)
+        rows = ledger.status(conn, now, tz, jobs.JOBS)
     label = app_state.db.label
     show(
         app_state,

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from gstjobs import ledger
+from gstjobs.core import JobSpec
 from gstjobs.health.automation import Finding
-from gstjobs.jobs import JOBS
 
 STREAK_CRITICAL = 3
 CRITICAL_TIME_FACTOR = 2.0
@@ -164,15 +164,17 @@ class SystemHealth:
         return out
 
 
-def system_health(conn: Connection, now: datetime, tz: ZoneInfo) -> SystemHealth:
-    names: Sequence[str] = [s.name for s in JOBS]
+def system_health(
+    conn: Connection, now: datetime, tz: ZoneInfo, specs: Sequence[JobSpec]
+) -> SystemHealth:
+    names: Sequence[str] = [s.name for s in specs]
     stats = {
         r.name: r
         for r in conn.execute(
             JOB_STATS, {"now": now, "week_ago": now - timedelta(days=STATS_DAYS), "names": names}
         )
     }
-    status = {s.job: s for s in ledger.status(conn, now, tz)}
+    status = {s.job: s for s in ledger.status(conn, now, tz, specs)}
     jobs = tuple(
         JobHealth(
             job=spec.name,
@@ -191,7 +193,7 @@ def system_health(conn: Connection, now: datetime, tz: ZoneInfo) -> SystemHealth
             errors_7d=stats[spec.name].errors_7d,
             late=status[spec.name].late,
         )
-        for spec in JOBS
+        for spec in specs
     )
     ran = conn.execute(
         RAN_RECENTLY, {"now": now, "since": now - timedelta(hours=SILENCE_HOURS)}

@@ -6,12 +6,14 @@ only), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not evaluate).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from gstjobs.core import JobSpec
 from gstjobs.health.automation import AutomationHealth, Finding, automation_health, worst
 from gstjobs.health.jobs import SystemHealth, system_health
 
@@ -60,7 +62,13 @@ class HealthReport:
 
 
 def report(
-    conn: Connection, *, now: datetime, hours: int, tz: ZoneInfo, database: str
+    conn: Connection,
+    *,
+    now: datetime,
+    hours: int,
+    tz: ZoneInfo,
+    database: str,
+    specs: Sequence[JobSpec],
 ) -> HealthReport:
     """Evaluate everything at ``now`` (the database's clock, or ``--as-of``)."""
     tenants = list(conn.execute(ALL_TENANTS).scalars())
@@ -68,5 +76,5 @@ def report(
         now=now,
         database=database,
         automation=automation_health(conn, tenants, now, hours),
-        system=system_health(conn, now, tz),
+        system=system_health(conn, now, tz, specs),
     )

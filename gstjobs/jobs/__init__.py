@@ -7,15 +7,16 @@ GSTJOBS_TIMEZONE.
 
 from __future__ import annotations
 
+from gstjobs.core import JobSpec
 from gstjobs.errors import UsageError
 from gstjobs.jobs import (
     analytics_snapshot,
     deadline_alerts,
+    deliver,
     health_check,
     hearing_reminders,
     sla_check,
 )
-from gstjobs.jobs.base import JobSpec
 
 JOBS: tuple[JobSpec, ...] = (
     sla_check.SPEC,
@@ -23,6 +24,7 @@ JOBS: tuple[JobSpec, ...] = (
     analytics_snapshot.SPEC,
     deadline_alerts.SPEC,
     health_check.SPEC,
+    deliver.SPEC,
 )
 
 

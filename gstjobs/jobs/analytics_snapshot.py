@@ -11,15 +11,17 @@ replaces that day's row. Backfilling a range: gstjobs.analytics.backfill.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from gstjobs.analytics import snapshot
+from gstjobs.analytics.backfill import points_between
 from gstjobs.analytics.metrics import Point, point
-from gstjobs.jobs.base import JobContext, JobSpec, Results, Tenant, sum_results
+from gstjobs.core import JobContext, JobSpec, Results, Tenant, sum_results
 from gstjobs.sla import DEFAULT_SLA_HOURS
 
 JOB_NAME = "analytics-snapshot"
@@ -58,3 +60,26 @@ SPEC = JobSpec(
     result_keys=("tenants", "snapshotsWritten", "anomaliesDetected"),
     merge=merge,
 )
+
+
+def spec_for(first: date, last: date) -> JobSpec:
+    """This job working on ``first`` … ``last`` instead of ``as_of`` (a backfill): the
+    same lock, ledger and per-tenant fallback; see gstjobs.analytics.backfill."""
+
+    def work(conn: Connection, ctx: JobContext) -> Results:
+        points = points_between(ctx.tenants, first, last, ctx.as_of)
+        results = snapshot.take(conn, ctx.tenant_ids, points, DEFAULT_SLA_HOURS)
+        return results | {
+            "fromDate": first.isoformat(),
+            "toDate": last.isoformat(),
+            "days": (last - first).days + 1,
+        }
+
+    return replace(SPEC, work=work, merge=_merge_range)
+
+
+def _merge_range(parts: Sequence[Mapping[str, Any]]) -> Results:
+    merged = merge(parts)
+    if parts:
+        merged["days"] = parts[0].get("days")
+    return merged

@@ -26,7 +26,8 @@ from datetime import timedelta
 from sqlalchemy import Connection, text
 
 from gstjobs.automation import engine as rules
-from gstjobs.jobs.base import JobContext, JobSpec, Results
+from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.notify.delivery import send_own
 from gstjobs.notify.outbox import per_channel
 
 JOB_NAME = "check-upcoming-deadlines"
@@ -164,6 +165,7 @@ SPEC = JobSpec(
     max_seconds=20,
     summary="One consolidated alert per user for tasks and hearings due in the next 24 hours.",
     work=run,
+    send=send_own,
     result_keys=(
         "tasksDue",
         "hearingsDue",

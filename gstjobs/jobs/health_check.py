@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gstjobs.core import JobContext, JobSpec, Results
 from gstjobs.health.automation import automation_health, merge_metrics
-from gstjobs.jobs.base import JobContext, JobSpec, Results
 
 JOB_NAME = "automation-health-check"
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from gstjobs.jobs.base import JobContext, JobSpec, Results
+from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.notify.delivery import send_own
 from gstjobs.notify.outbox import per_channel
 
 JOB_NAME = "send-hearing-reminders"
@@ -120,6 +121,7 @@ SPEC = JobSpec(
     max_seconds=30,
     summary="Remind case owners and advocates of hearings today and tomorrow (email, WhatsApp).",
     work=run,
+    send=send_own,
     result_keys=(
         "hearingsFound",
         "notificationsQueued",

@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, text
 
 from gstjobs.automation import engine as rules
-from gstjobs.jobs.base import JobContext, JobSpec, Results
+from gstjobs.core import JobContext, JobSpec, Results
 from gstjobs.sla import POLICY_CTE, policy_params
 
 JOB_NAME = "check-sla-and-overdue"

@@ -30,7 +30,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine
 
 from gstjobs.config import Settings
-from gstjobs.jobs.base import JobContext, Results
+from gstjobs.core import JobContext, Results
 from gstjobs.notify import outbox
 from gstjobs.notify.console import FileChannel
 from gstjobs.notify.email import SmtpChannel
@@ -64,8 +64,23 @@ class DeliveryReport:
         }
 
 
-def deliver(engine: Engine, ctx: JobContext) -> Results:
-    """Send what is pending and due for ``ctx.tenants``; called by the runner after commit."""
+def send_own(engine: Engine, ctx: JobContext) -> Results:
+    """A job's ``send``: deliver the rows this run queued, right after its commit.
+
+    Everything else (retries, other runs' backlog) is the delivery job's."""
+    if ctx.dry_run:
+        return DeliveryReport().results()
+    return drain(engine, ctx.settings, ctx.tenant_ids, run_id=ctx.run_id).results()
+
+
+def send_due(engine: Engine, ctx: JobContext) -> Results:
+    """The delivery job's ``send``: everything pending and due for ``ctx.tenants``."""
+    if ctx.dry_run:
+        with engine.connect() as conn:
+            due = conn.execute(
+                outbox.COUNT_DUE, {"tenants": ctx.tenant_ids, "now": None, "run_id": None}
+            ).scalar_one()
+        return DeliveryReport(deferred=due).results()
     return drain(engine, ctx.settings, ctx.tenant_ids).results()
 
 
@@ -75,8 +90,10 @@ def drain(
     tenants: Sequence[UUID],
     *,
     now: datetime | None = None,
+    run_id: int | None = None,
 ) -> DeliveryReport:
-    """Deliver due notifications of ``tenants``. ``now`` replaces the database clock (tests)."""
+    """Deliver due notifications of ``tenants`` (only run ``run_id``'s, when given).
+    ``now`` replaces the database clock (tests)."""
     if not tenants:
         return DeliveryReport()
     channels = _Channels(settings)
@@ -85,7 +102,7 @@ def drain(
         with engine.connect() as raw:
             conn = raw.execution_options(isolation_level="AUTOCOMMIT")
             due = conn.execute(
-                outbox.DUE_BY_TENANT, {"tenants": list(tenants), "now": now}
+                outbox.DUE_BY_TENANT, {"tenants": list(tenants), "now": now, "run_id": run_id}
             ).fetchall()
             for row in due:
                 room = settings.notify_cap
@@ -98,6 +115,7 @@ def drain(
                             "now": now,
                             "limit": limit,
                             "lease": _lease(settings),
+                            "run_id": run_id,
                         },
                     ).fetchall()
                     if not batch:
@@ -112,7 +130,7 @@ def drain(
                     if len(batch) < limit:
                         break  # nothing more is due for this tenant (or others hold it)
             deferred = conn.execute(
-                outbox.COUNT_DUE, {"tenants": list(tenants), "now": now}
+                outbox.COUNT_DUE, {"tenants": list(tenants), "now": now, "run_id": run_id}
             ).scalar_one()
     finally:
         channels.close()

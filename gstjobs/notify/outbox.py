@@ -53,6 +53,7 @@ DUE_BY_TENANT = text(
     SELECT n.tenant_id, count(*) AS due
     FROM notifications n
     WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
+      AND (CAST(:run_id AS bigint) IS NULL OR n.run_id = :run_id)
     GROUP BY n.tenant_id
     ORDER BY n.tenant_id
     """
@@ -64,6 +65,7 @@ CLAIM = text(
         SELECT n.id
         FROM notifications n
         WHERE n.tenant_id = :tenant AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
+          AND (CAST(:run_id AS bigint) IS NULL OR n.run_id = :run_id)
         ORDER BY n.next_attempt_at, n.id
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
@@ -109,6 +111,7 @@ COUNT_DUE = text(
     f"""
     SELECT count(*) FROM notifications n
     WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
+      AND (CAST(:run_id AS bigint) IS NULL OR n.run_id = :run_id)
     """
 )
 

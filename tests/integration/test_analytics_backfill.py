@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from gstjobs import runner
-from gstjobs.analytics import backfill
 from gstjobs.analytics.metrics import measure, point
 from gstjobs.config import Settings
 from gstjobs.db import resolve
+from gstjobs.jobs import analytics_snapshot
 from gstjobs.sla import DEFAULT_SLA_HOURS
 from tests.integration.test_analytics_snapshot import AS_OF as NIGHTLY
 from tests.integration.test_analytics_snapshot import crafted
@@ -51,7 +51,7 @@ def do_backfill(
     settings: Settings, first: date, last: date, tenants: tuple[UUID, ...] = ()
 ) -> runner.RunOutcome:
     return runner.execute(
-        backfill.spec_for(first, last),
+        analytics_snapshot.spec_for(first, last),
         settings,
         resolve(settings),
         runner.RunRequest(tenants=tenants, trigger="manual"),

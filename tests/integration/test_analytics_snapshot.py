@@ -13,8 +13,8 @@ from sqlalchemy import Connection, Engine, event, text
 
 from gstjobs.analytics import snapshot
 from gstjobs.config import Settings
+from gstjobs.core import Tenant
 from gstjobs.jobs.analytics_snapshot import points_at
-from gstjobs.jobs.base import Tenant
 from gstjobs.sla import DEFAULT_SLA_HOURS
 from tests.support import factory
 from tests.support.jobs import run_job

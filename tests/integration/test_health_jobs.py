@@ -28,7 +28,7 @@ def healthy_ledger(engine: Engine, skip: str | None = None) -> None:
 
 def health(engine: Engine) -> SystemHealth:
     with engine.connect() as conn:
-        return system_health(conn, AS_OF, IST)
+        return system_health(conn, AS_OF, IST, JOBS)
 
 
 def sla_findings(engine: Engine) -> list[tuple[str, str]]:

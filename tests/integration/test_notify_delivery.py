@@ -189,7 +189,8 @@ def test_a_crashed_sender_holds_its_rows_until_the_lease_runs_out(
     with engine.begin() as conn:
         now = conn.execute(text("SELECT now()")).scalar_one()
         claimed = conn.execute(
-            outbox.CLAIM, {"tenant": firms["a"], "now": now, "limit": 10, "lease": 600}
+            outbox.CLAIM,
+            {"tenant": firms["a"], "now": now, "limit": 10, "lease": 600, "run_id": None},
         ).fetchall()
     assert [r.id for r in claimed] == [firms["na"]]
     # ...and the process dies here, before sending. Another sender leaves it alone:

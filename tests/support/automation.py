@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, text
 
 from gstjobs.automation import engine as rules_engine
 from gstjobs.config import Settings
-from gstjobs.jobs.base import JobContext, Tenant
+from gstjobs.core import JobContext, Tenant
 
 
 def event(

@@ -11,9 +11,9 @@ import pytest
 from gstjobs.analytics.backfill import check_past, check_range, parse_date, points_between
 from gstjobs.analytics.metrics import Counts, rate
 from gstjobs.analytics.trend import sparkline
+from gstjobs.core import Tenant
 from gstjobs.errors import UsageError
 from gstjobs.jobs.analytics_snapshot import points_at
-from gstjobs.jobs.base import Tenant
 
 IST = ZoneInfo("Asia/Kolkata")
 T_IST = Tenant(uuid.uuid4(), "Asia/Kolkata")

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gstjobs.clock import iso_z, parse_moment, parse_since, seconds_text
+from gstjobs.core import sum_results
 from gstjobs.demo import gstin, gstin_check_char
 from gstjobs.errors import UsageError
 from gstjobs.jobs import JOBS, find
-from gstjobs.jobs.base import sum_results
 from gstjobs.ledger import schedule_times
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -51,6 +51,7 @@ def test_registry_matches_the_contract() -> None:
         "analytics-snapshot": ("analytics-snapshot", "59 23 * * *", (10, 30), 60),
         "deadline-alerts": ("check-upcoming-deadlines", "0 9 * * *", (3, 8), 20),
         "health-check": ("automation-health-check", "0 7 * * *", (2, 5), 10),
+        "deliver": ("deliver-notifications", "* * * * *", (1, 10), 60),
     }
     assert {
         s.cli_name: (s.name, s.schedule, s.expected_seconds, s.max_seconds) for s in JOBS

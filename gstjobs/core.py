@@ -1,16 +1,24 @@
-"""What every job is: a spec in the registry, and a context the runner hands it."""
+"""The core types every layer shares: what a job is, and what a run hands it.
+
+These live below every package that uses them (jobs, automation, notify, analytics,
+health, the runner), so no lower layer ever imports the job registry or the runner
+to learn what a job or a tenant is. Nothing here touches the database or the clock;
+SQLAlchemy types are named for the type checker only, so importing this module
+costs nothing at start-up.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import Connection
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
-from gstjobs.config import Settings
+    from gstjobs.config import Settings
 
 Results = dict[str, Any]
 
@@ -54,6 +62,16 @@ def sum_results(parts: Sequence[Mapping[str, Any]]) -> Results:
     return merged
 
 
+Work = Callable[["Connection", JobContext], Results]
+"""A job's database work for ``ctx.tenants``, inside one transaction the runner owns."""
+
+Send = Callable[["Engine", JobContext], Results]
+"""What a job hands to the outside world after its work is committed (delivery).
+
+It runs on its own connections, never inside the job's transaction, so a crash can
+never send a row that was not committed. It must honour ``ctx.dry_run`` itself."""
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
@@ -64,7 +82,12 @@ class JobSpec:
     expected_seconds: tuple[float, float]
     max_seconds: float
     summary: str
-    work: Callable[[Connection, JobContext], Results]
-    """All of a run's database work for ``ctx.tenants``, inside one transaction."""
+    work: Work | None
+    """All of a run's database work for ``ctx.tenants``, inside one transaction;
+    None for a job that only sends (delivery)."""
     result_keys: tuple[str, ...]
     merge: Callable[[Sequence[Mapping[str, Any]]], Results] = sum_results
+    send: Send | None = None
+    """Sending after commit. For a job with ``work`` its time is reported apart, as
+    ``deliverySeconds``, and is not part of the job's duration; for a job without
+    ``work`` sending is the job."""
