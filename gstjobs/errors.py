@@ -52,6 +52,17 @@ class JobFailed(GstjobsError):
 
     exit_code = 1
 
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: str | None = None,
+        results: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.results = dict(results or {})
+        """What the job did before it failed; recorded with the failure."""
+
 
 class RuleError(GstjobsError):
     """The automation rule is malformed."""

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, text
 from gstjobs.config import Settings
 from gstjobs.core import JobContext, JobSpec, Results, Tenant
 from gstjobs.db import Database, connect, is_connection_lost, make_engine
-from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, first_line
+from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, JobFailed, first_line
 from gstjobs.migrate import available
 from gstjobs.tenants import load as load_tenants
 
@@ -252,6 +252,11 @@ def _locked_run(
                 dry_run=ctx.dry_run,
             )
         raise
+    except JobFailed as exc:
+        # A job that fails on purpose (delivery with its channel down, say) says what it
+        # did up to then; the run is recorded failed with those results.
+        results |= exc.results
+        error = exc
     except Exception as exc:
         if is_connection_lost(exc):
             raise DatabaseUnavailable(f"lost the connection to {db.label}") from exc
