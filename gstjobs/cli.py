@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from dotenv import load_dotenv
 from sqlalchemy.exc import OperationalError
 
 from gstjobs import __version__
 from gstjobs.clock import iso_z
 from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
-from gstjobs.config import load_settings
+from gstjobs.config import load_env_file, load_settings
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError, first_line
+from gstjobs.guard import Stopped
 from gstjobs.jobs import find
 from gstjobs.render import print_json
-from gstjobs.runner import Interrupted
 
 app = typer.Typer(
     name="gstjobs",
@@ -77,11 +76,9 @@ def root(
 ) -> None:
     """Global options; settings are read once, here."""
     if env_file is not None:
-        if not env_file.is_file():
-            raise UsageError(f"--env-file {env_file} does not exist.")
-        load_dotenv(env_file, override=False)
+        load_env_file(env_file, required=True)
     else:
-        load_dotenv(Path.cwd() / ".env", override=False)
+        load_env_file(Path.cwd() / ".env", required=False)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING if not quiet else logging.ERROR,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -128,10 +125,12 @@ def _main(args: list[str]) -> int:
             traceback.print_exc()
         _error(str(DatabaseUnavailable.__doc__), args, first_line(exc))
         return DatabaseUnavailable.exit_code
-    except (KeyboardInterrupt, Interrupted) as exc:
-        reason = exc.args[0] if exc.args else "SIGINT"
-        _error(f"interrupted by {reason}; the run, if one started, is recorded as failed")
-        return 1 if isinstance(exc, Interrupted) else 130
+    except Stopped as exc:
+        _error(f"{exc.reason}; the run, if one started, is recorded as failed")
+        return 130 if exc.signal_name == "SIGINT" else 1
+    except KeyboardInterrupt:
+        _error("interrupted by SIGINT")
+        return 130
     except Exception as exc:  # a bug: still one line, unless -v
         if verbose:
             traceback.print_exc()

@@ -4,18 +4,26 @@ With no ``DATABASE_URL`` the embedded server (the ``pgserver`` package: a real
 PostgreSQL) is started in the data directory on first use and left running, so
 later runs reuse it. Driver errors met while connecting become
 ``DatabaseUnavailable`` (exit 69) with the password masked.
+
+Nothing waits for ever: every connection has a connect timeout and TCP keepalives
+with a user timeout (``GSTJOBS_NETWORK_TIMEOUT``), so a silent network link is given
+up after that many seconds; each session gets the statement and lock timeouts its
+purpose allows, and no server-side idle timeout can end a gstjobs session behind its
+back (a run's lock lives on one; gstjobs bounds its own sessions instead).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -88,16 +96,59 @@ def _create_database_if_missing(admin: URL, name: str) -> None:
         engine.dispose()
 
 
-def make_engine(db: Database, settings: Settings, *, purpose: str) -> Engine:
-    """An engine for one command. ``purpose`` shows in pg_stat_activity.application_name."""
-    return create_engine(
+DEFAULT_STATEMENT_TIMEOUT_S = 300.0
+"""A command's statements, unless its caller (a job run) gives its own limit."""
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+
+_SESSION_LIMITS = """
+    SELECT set_config('statement_timeout', %(statement)s, false),
+           set_config('lock_timeout', %(lock)s, false),
+           set_config('idle_in_transaction_session_timeout', '0', false)
+"""
+_NO_IDLE_TIMEOUT = "SELECT set_config('idle_session_timeout', '0', false)"  # PostgreSQL 14+
+
+
+def make_engine(
+    db: Database,
+    settings: Settings,
+    *,
+    purpose: str,
+    statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+) -> Engine:
+    """An engine for one command. ``purpose`` shows in pg_stat_activity.application_name;
+    every session it opens gets these statement and lock timeouts."""
+    network = settings.network_timeout
+    engine = create_engine(
         db.url,
         poolclass=NullPool,
         connect_args={
             "connect_timeout": settings.connect_timeout,
             "application_name": f"gstjobs {purpose}"[:63],
+            # A silent link (a dead peer, a dropped NAT mapping) is given up after about
+            # ``network`` seconds, whether we are waiting to read or to be acknowledged.
+            # libpq ignores these on a Unix-domain socket (the embedded server).
+            "keepalives": 1,
+            "keepalives_idle": max(1, int(network // 3)),
+            "keepalives_interval": max(1, int(network // 9)),
+            "keepalives_count": 3,
+            "tcp_user_timeout": int(network * 1000),
         },
     )
+    limits = {
+        "statement": f"{int(statement_timeout_s * 1000)}ms",
+        "lock": f"{int(lock_timeout_s * 1000)}ms",
+    }
+
+    @event.listens_for(engine, "connect")
+    def _limit_session(dbapi_connection: Any, record: Any) -> None:
+        with dbapi_connection.cursor() as cur:
+            cur.execute(_SESSION_LIMITS, limits)
+            if dbapi_connection.info.server_version >= 140000:
+                cur.execute(_NO_IDLE_TIMEOUT)
+        dbapi_connection.commit()
+
+    return engine
 
 
 @contextmanager
@@ -120,3 +171,26 @@ def connect(engine: Engine, label: str, *, autocommit: bool = False) -> Iterator
 
 def is_connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+_RELATION = re.compile(r'relation "([^"]+)"')
+
+
+def describe(exc: BaseException) -> str:
+    """A driver error as one line that names what happened: a lock wait or statement
+    over its limit, a lost connection, or the server's first line."""
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == "55P03":  # lock_not_available: lock_timeout
+        diag = getattr(orig, "diag", None)
+        where = _RELATION.search(getattr(diag, "context", None) or str(orig))
+        held = f" on {where.group(1)}" if where else ""
+        return (
+            f"gave up waiting for a lock{held} held by another session (lock_timeout); "
+            "see pg_locks and pg_stat_activity for the blocker"
+        )
+    if sqlstate == "57014" and "statement timeout" in str(orig):
+        return "a statement ran longer than the run's statement_timeout and was cancelled"
+    if is_connection_lost(exc) or isinstance(exc, OperationalError | InterfaceError):
+        return f"lost the connection to the database: {first_line(exc)}"
+    return first_line(exc)

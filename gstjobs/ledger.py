@@ -1,38 +1,122 @@
-"""Reading the run ledger: ``gstjobs status`` and ``gstjobs history``."""
+"""The run ledger: every statement on ``job_runs`` (and each run's ``audit_log`` row).
+
+A run holds a per-job session advisory lock on its *ledger* connection (autocommit,
+apart from the job's own transaction), so a second run of the same job anywhere does
+nothing and is recorded ``skipped``, and a job that fails and rolls back is still
+recorded. A row still ``running`` whose backend no longer holds the job's lock belongs
+to a process that died: readers show it as ``abandoned`` at once, and the next run of
+that job writes it so (readers never write, so a read-only monitoring role suffices).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from sqlalchemy import Connection, text
 
-from gstjobs.core import JobSpec
+from gstjobs.core import JobSpec, Results
 
 LATE_AFTER = timedelta(minutes=10)
 """A job is late when no run has started since its last scheduled time older than this."""
 
-STATUS_SQL = text(
+SYSTEM_TENANT = UUID(int=0)
+"""``audit_log.tenant_id`` of run-level rows: a run spans tenants, and the column is NOT NULL."""
+
+RUN_STATUSES = ("running", "success", "failed", "skipped", "abandoned")
+
+_LOCK_KEY = "hashtext('gstjobs'), hashtext(:job)"
+_HOLDS_LOCK = """EXISTS (SELECT 1 FROM pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.pid = {pid}
+                   AND l.classid = CAST(hashtext('gstjobs') AS oid)
+                   AND l.objid = CAST(hashtext({job}) AS oid) AND l.objsubid = 2)"""
+# pg_locks shows every session's locks to every role (pg_stat_activity hides details of
+# other roles' sessions), so a monitoring user cannot mistake a live run for a dead one.
+ALIVE = _HOLDS_LOCK.format(pid="r.backend_pid", job="r.job_name")
+"""SQL: run ``r`` (a job_runs row) is held by a live session."""
+EFFECTIVE_STATUS = (
+    f"CASE WHEN r.status = 'running' AND NOT {ALIVE} THEN 'abandoned' ELSE r.status END"
+)
+"""SQL: run ``r``'s status as it really is (a dead ``running`` row is ``abandoned``)."""
+
+TRY_LOCK = text(f"SELECT pg_try_advisory_lock({_LOCK_KEY})")
+UNLOCK = text(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
+STILL_LOCKED = text(
+    "SELECT " + _HOLDS_LOCK.format(pid="CAST(:backend_pid AS integer)", job="CAST(:job AS text)")
+)
+ABANDON_DEAD = text(
+    f"""
+    UPDATE job_runs r
+    SET status = 'abandoned',
+        finished_at = clock_timestamp(),
+        duration_ms = LEAST(extract(epoch FROM clock_timestamp() - r.started_at) * 1000,
+                            2147483647)::int,
+        error = 'the process running this job died before recording an outcome'
+    WHERE r.status = 'running' AND r.job_name = :job AND NOT {ALIVE}
+    RETURNING r.id
     """
-    WITH last AS (
+)
+HOLDER = text(
+    f"""
+    SELECT r.id FROM job_runs r
+    WHERE r.job_name = :job AND r.status = 'running' AND {ALIVE}
+    ORDER BY r.id DESC LIMIT 1
+    """
+)
+START = text(
+    """
+    INSERT INTO job_runs (job_name, status, trigger, host, pid, backend_pid, backend_start,
+                          as_of, dry_run, tenant_filter, deadline_s, blocked_by, started_at)
+    SELECT :job, :status, :trigger, :host, :pid, a.pid, a.backend_start,
+           :as_of, :dry_run, :tenant_filter, :deadline_s, :blocked_by, clock_timestamp()
+    FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
+    RETURNING id, started_at, backend_pid
+    """
+)
+FINISH = text(
+    """
+    WITH done AS (
+        UPDATE job_runs
+        SET status = :status, finished_at = clock_timestamp(), duration_ms = :duration_ms,
+            as_of = :as_of, results = CAST(:results AS jsonb),
+            error = :error, error_details = :error_details
+        WHERE id = :run_id
+        RETURNING id
+    )
+    INSERT INTO audit_log (tenant_id, action_type, entity_type, details)
+    SELECT :system_tenant, 'background_job_execution', 'background_job',
+           CAST(:audit_details AS jsonb)
+    FROM done
+    """
+)
+
+STATUS_SQL = text(
+    f"""
+    WITH runs AS (
+        SELECT r.id, r.job_name, {EFFECTIVE_STATUS} AS status, r.started_at, r.duration_ms,
+               r.error
+        FROM job_runs r
+        WHERE r.job_name = ANY(CAST(:names AS text[]))
+    ), last AS (
         SELECT DISTINCT ON (job_name) job_name, id, status, started_at, duration_ms, error
-        FROM job_runs WHERE status <> 'skipped'
+        FROM runs WHERE status <> 'skipped'
         ORDER BY job_name, started_at DESC
     ), week AS (
         SELECT job_name,
-               count(*) FILTER (WHERE status <> 'skipped') AS runs,
+               count(*) FILTER (WHERE status NOT IN ('skipped', 'running')) AS runs,
                count(*) FILTER (WHERE status = 'success') AS succeeded,
                count(*) FILTER (WHERE status IN ('failed', 'abandoned')) AS failed,
-               count(*) FILTER (WHERE status = 'skipped') AS skipped,
-               max(started_at) AS last_started
-        FROM job_runs WHERE started_at > :now - interval '7 days'
+               count(*) FILTER (WHERE status = 'skipped') AS skipped
+        FROM runs WHERE started_at > :now - interval '7 days'
         GROUP BY job_name
     ), ever AS (
-        SELECT job_name, max(started_at) AS last_started FROM job_runs GROUP BY job_name
+        SELECT job_name, max(started_at) AS last_started FROM runs GROUP BY job_name
     )
     SELECT j.name, l.id AS run_id, l.status, l.started_at, l.duration_ms, l.error,
            coalesce(w.runs, 0) AS runs, coalesce(w.succeeded, 0) AS succeeded,
@@ -46,21 +130,141 @@ STATUS_SQL = text(
 )
 
 HISTORY_SQL = text(
-    """
-    SELECT id, job_name, status, trigger, host, pid, started_at, finished_at, duration_ms,
-           as_of, dry_run, results, error
-    FROM job_runs
-    WHERE (CAST(:job AS text) IS NULL OR job_name = :job)
-      AND (CAST(:status AS text) IS NULL OR status = :status)
-      AND (CAST(:since AS timestamptz) IS NULL OR started_at >= :since)
-    ORDER BY started_at DESC, id DESC
+    f"""
+    SELECT * FROM (
+        SELECT r.id, r.job_name, {EFFECTIVE_STATUS} AS status, r.trigger, r.host, r.pid,
+               r.started_at, r.finished_at, r.duration_ms, r.as_of, r.dry_run, r.results,
+               CASE WHEN r.status = 'running' AND NOT {ALIVE}
+                    THEN 'the process running this job died before recording an outcome'
+                    ELSE r.error END AS error
+        FROM job_runs r
+        WHERE (CAST(:job AS text) IS NULL OR r.job_name = :job)
+          AND (CAST(:since AS timestamptz) IS NULL OR r.started_at >= :since)
+    ) r
+    WHERE CAST(:status AS text) IS NULL OR r.status = :status
+    ORDER BY r.started_at DESC, r.id DESC
     LIMIT :limit
     """
 )
 
-RUN_STATUSES = ("running", "success", "failed", "skipped", "abandoned")
+
+# ---------------------------------------------------------------- writing (the runner)
+@dataclass(frozen=True)
+class Started:
+    run_id: int
+    started_at: datetime
+    backend_pid: int
 
 
+def abandon_dead(conn: Connection, job: str) -> int:
+    """Record as ``abandoned`` the runs of ``job`` whose process died; how many."""
+    return len(conn.execute(ABANDON_DEAD, {"job": job}).fetchall())
+
+
+def try_lock(conn: Connection, job: str) -> bool:
+    return bool(conn.execute(TRY_LOCK, {"job": job}).scalar_one())
+
+
+def unlock(conn: Connection, job: str) -> None:
+    conn.execute(UNLOCK, {"job": job})
+
+
+def holder(conn: Connection, job: str) -> int | None:
+    """The live run of ``job`` that holds its lock, if any."""
+    return conn.execute(HOLDER, {"job": job}).scalar()
+
+
+def start(
+    conn: Connection,
+    *,
+    job: str,
+    status: str,
+    trigger: str,
+    host: str,
+    pid: int,
+    as_of: datetime | None,
+    dry_run: bool,
+    tenants: Sequence[UUID],
+    deadline_s: float | None = None,
+    blocked_by: int | None = None,
+) -> Started:
+    """Open a run's record (``running``, or ``skipped`` closed at once by ``finish``)."""
+    row = conn.execute(
+        START,
+        {
+            "job": job,
+            "status": status,
+            "trigger": trigger,
+            "host": host,
+            "pid": pid,
+            "as_of": as_of,
+            "dry_run": dry_run,
+            "tenant_filter": list(tenants) or None,
+            "deadline_s": round(deadline_s) if deadline_s is not None else None,
+            "blocked_by": blocked_by,
+        },
+    ).one()
+    return Started(row.id, row.started_at, row.backend_pid)
+
+
+def finish(
+    conn: Connection,
+    run_id: int,
+    *,
+    job: str,
+    status: str,
+    duration_ms: int,
+    as_of: datetime | None,
+    results: Results,
+    error: str | None,
+    error_details: str | None,
+    dry_run: bool,
+) -> None:
+    """Close the run record and, in the same statement, write its audit_log row.
+
+    Every run leaves one row (CONTRACT §3). Its ``status`` is ``success`` or
+    ``failed``; a skipped run is a ``success`` that did nothing (``skipped: true``,
+    no execution time) and a dry run says ``dry_run: true``.
+    """
+    audit: dict[str, Any] = {
+        "job_name": job,
+        "status": "failed" if status == "failed" else "success",
+        "execution_time_ms": duration_ms,
+        "run_id": run_id,
+        **{snake(k): v for k, v in results.items()},
+    }
+    if status == "skipped":
+        audit["skipped"] = True
+    if dry_run:
+        audit["dry_run"] = True
+    if error:
+        audit["error"] = error
+    conn.execute(
+        FINISH,
+        {
+            "run_id": run_id,
+            "status": status,
+            "duration_ms": duration_ms,
+            "as_of": as_of,
+            "results": json.dumps(results, default=str),
+            "error": error,
+            "error_details": error_details,
+            "system_tenant": SYSTEM_TENANT,
+            "audit_details": json.dumps(audit, default=str),
+        },
+    )
+
+
+def still_locked(conn: Connection, job: str, backend_pid: int) -> bool:
+    """Does ``backend_pid`` (a run's ledger session) still hold ``job``'s lock?"""
+    return bool(conn.execute(STILL_LOCKED, {"job": job, "backend_pid": backend_pid}).scalar())
+
+
+def snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+# ---------------------------------------------------------------- reading
 @dataclass(frozen=True)
 class JobStatus:
     job: str
@@ -78,7 +282,10 @@ class JobStatus:
     next_due: datetime
     late: bool
     over_time: bool
-    """The last run took longer than the job's maximum acceptable time."""
+    """The last run took (or, still running, has taken) longer than the job's maximum."""
+    max_seconds: float
+    running_for_s: float | None
+    """How long the run still going has been running, if one is."""
 
 
 @dataclass(frozen=True)
@@ -111,15 +318,18 @@ def status(
     conn: Connection, now: datetime, tz: ZoneInfo, specs: Sequence[JobSpec]
 ) -> list[JobStatus]:
     """One row per job of ``specs`` (the registry, passed in by the caller)."""
-    rows = {
-        r.name: r for r in conn.execute(STATUS_SQL, {"now": now, "names": [s.name for s in specs]})
-    }
+    names = [s.name for s in specs]
+    rows = {r.name: r for r in conn.execute(STATUS_SQL, {"now": now, "names": names})}
     out = []
     for spec in specs:
         r = rows[spec.name]
         prev_due, _ = schedule_times(spec, now - LATE_AFTER, tz)
         late = r.last_started is None or r.last_started < prev_due - timedelta(minutes=1)
         counted = r.succeeded + r.failed
+        running_for = (
+            max((now - r.started_at).total_seconds(), 0.0) if r.status == "running" else None
+        )
+        took_ms = r.duration_ms if r.status != "running" else None
         out.append(
             JobStatus(
                 job=spec.name,
@@ -128,7 +338,7 @@ def status(
                 last_run_id=r.run_id,
                 last_status=r.status,
                 last_started=r.started_at,
-                last_duration_s=r.duration_ms / 1000 if r.duration_ms is not None else None,
+                last_duration_s=took_ms / 1000 if took_ms is not None else None,
                 last_error=r.error,
                 runs_7d=r.runs,
                 failures_7d=r.failed,
@@ -136,7 +346,10 @@ def status(
                 success_rate_7d=round(r.succeeded / counted, 4) if counted else None,
                 next_due=schedule_times(spec, now, tz)[1],
                 late=late,
-                over_time=r.duration_ms is not None and r.duration_ms > spec.max_seconds * 1000,
+                over_time=(took_ms is not None and took_ms > spec.max_seconds * 1000)
+                or (running_for is not None and running_for > spec.max_seconds),
+                max_seconds=spec.max_seconds,
+                running_for_s=running_for,
             )
         )
     return out

@@ -14,7 +14,7 @@ from importlib import resources
 
 from sqlalchemy import Connection, Engine, text
 
-from gstjobs.errors import GstjobsError, first_line
+from gstjobs.errors import ConfigError, GstjobsError, first_line
 
 LOCK_SQL = text("SELECT pg_advisory_lock(hashtext('gstjobs'), hashtext('migrate'))")
 UNLOCK_SQL = text("SELECT pg_advisory_unlock(hashtext('gstjobs'), hashtext('migrate'))")
@@ -118,3 +118,15 @@ def _apply(engine: Engine, migration: Migration) -> None:
 
 def pending(conn: Connection) -> list[Migration]:
     return [s.migration for s in state(conn) if s.applied_at is None]
+
+
+def require_current(conn: Connection) -> None:
+    """ConfigError unless every shipped migration is applied."""
+    if not conn.execute(text("SELECT to_regclass('gstjobs_migrations') IS NOT NULL")).scalar():
+        raise ConfigError("the database has no gstjobs schema; run `gstjobs db upgrade` first.")
+    missing = [m.version for m in pending(conn)]
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} migration(s) pending ({', '.join(missing)}); "
+            "run `gstjobs db upgrade` first."
+        )

@@ -134,6 +134,8 @@ def status_json(rows: Sequence[JobStatus], database: str, now: datetime) -> dict
                 "nextDueAt": iso_z(r.next_due),
                 "late": r.late,
                 "overTime": r.over_time,
+                "maxSeconds": r.max_seconds,
+                "runningForSeconds": r.running_for_s,
             }
             for r in rows
         ],
@@ -158,6 +160,8 @@ def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> Rend
     for r in rows:
         rate = f"{r.success_rate_7d:.0%}" if r.success_rate_7d is not None else "—"
         took = seconds_text(r.last_duration_s) if r.last_duration_s is not None else "—"
+        if r.running_for_s is not None:
+            took = f"{seconds_text(r.running_for_s)} so far (max {r.max_seconds:g}s)"
         table.add_row(
             r.cli_name,
             r.schedule,

@@ -1,96 +1,56 @@
-"""The run ledger and the lock: every job runs through ``execute``.
+"""Every job runs through ``execute``: the lock, the ledger, the limits, the work.
 
-A run holds a per-job session advisory lock on its ledger connection, so a second
-run of the same job anywhere does nothing and is recorded ``skipped``. The ledger
-(``job_runs``) is written on that autocommit connection, apart from the job's own
-transaction, so a job that fails and rolls back is still recorded. A run whose
-process died is found by its backend (pid and start time) no longer existing in
-``pg_stat_activity`` and is marked ``abandoned``.
+A run holds its job's advisory lock on the *ledger* connection (see ``ledger``), so
+a second run of the same job anywhere does nothing and is recorded ``skipped``. While
+it works, a ``Guard`` keeps that session alive and the run inside its deadline; the
+work connection has the run's statement and lock timeouts. The work runs first over
+all selected practices in one transaction (the fast, set-based path); if that fails
+it is retried practice by practice, each in its own transaction, so one practice's
+bad data rolls back only its own changes. Each commit first checks, in the same
+transaction, that the run still holds its lock: a run that lost it never commits.
 
-The job's work runs first over all selected tenants in one transaction (the fast,
-set-based path). If that fails it is retried tenant by tenant, each in its own
-transaction, so one tenant's bad data rolls back only that tenant's changes.
+Whatever ends a run (success, a failure, its deadline, a lost lock or connection, a
+signal), it is recorded with its outcome and its ``audit_log`` row whenever a ledger
+connection can be had, and that recording is itself bounded in time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import signal
 import socket
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
-from types import FrameType
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gstjobs import ledger
 from gstjobs.config import Settings
-from gstjobs.core import JobContext, JobSpec, Results, Tenant
-from gstjobs.db import Database, connect, is_connection_lost, make_engine
-from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, JobFailed, first_line
-from gstjobs.migrate import available
+from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.db import Database, connect, describe, is_connection_lost, make_engine
+from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
+from gstjobs.guard import Guard, Stopped
+from gstjobs.migrate import require_current
+from gstjobs.tenants import Selection
 from gstjobs.tenants import load as load_tenants
 
 log = logging.getLogger(__name__)
 
-SYSTEM_TENANT = UUID(int=0)
-"""``audit_log.tenant_id`` of run-level rows: a run spans tenants, and the column is NOT NULL."""
-
-TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtext('gstjobs'), hashtext(:job))")
-UNLOCK = text("SELECT pg_advisory_unlock(hashtext('gstjobs'), hashtext(:job))")
-MY_BACKEND = text("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
-ABANDON_DEAD = text(
-    """
-    UPDATE job_runs r
-    SET status = 'abandoned',
-        finished_at = clock_timestamp(),
-        duration_ms = (extract(epoch FROM clock_timestamp() - r.started_at) * 1000)::int,
-        error = 'the process running this job died before recording an outcome'
-    WHERE r.status = 'running'
-      -- A live run holds its job's advisory lock on its ledger session. pg_locks shows
-      -- every session's locks to every role (pg_stat_activity hides details of other
-      -- roles' sessions), so a monitoring user cannot mistake a live run for a dead one.
-      AND NOT EXISTS (SELECT 1 FROM pg_locks l
-                      WHERE l.locktype = 'advisory' AND l.granted
-                        AND l.pid = r.backend_pid
-                        AND l.classid = CAST(hashtext('gstjobs') AS oid)
-                        AND l.objid = CAST(hashtext(r.job_name) AS oid)
-                        AND l.objsubid = 2)
-    RETURNING r.id
-    """
-)
-START = text(
-    """
-    INSERT INTO job_runs (job_name, status, trigger, host, pid, backend_pid, backend_start,
-                          as_of, dry_run, tenant_filter, started_at)
-    VALUES (:job, :status, :trigger, :host, :pid, :backend_pid, :backend_start,
-            :as_of, :dry_run, :tenant_filter, :started_at)
-    RETURNING id
-    """
-)
-FINISH = text(
-    """
-    WITH done AS (
-        UPDATE job_runs
-        SET status = :status, finished_at = clock_timestamp(), duration_ms = :duration_ms,
-            as_of = :as_of, results = CAST(:results AS jsonb),
-            error = :error, error_details = :error_details
-        WHERE id = :run_id
-        RETURNING id, job_name, status, duration_ms, dry_run
-    )
-    INSERT INTO audit_log (tenant_id, action_type, entity_type, details)
-    SELECT :system_tenant, 'background_job_execution', 'background_job',
-           CAST(:audit_details AS jsonb)
-    FROM done
-    """
-)
-APPLIED = text("SELECT version FROM gstjobs_migrations")
+LEDGER_STATEMENT_TIMEOUT_S = 30.0
+"""A ledger statement is a single-row insert or update: it never needs long."""
+RECORD_WAIT_S = 4.0
+"""How long a stopped run waits to record itself before it gives up and exits."""
+CANCEL_WAIT_S = 1.5
+"""How long a stopped run waits for the server to cancel its running statement."""
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""``--as-of`` must fall in [EARLIEST, LATEST): the jobs add days and months to it."""
 
 
 @dataclass(frozen=True)
@@ -128,70 +88,91 @@ class RunOutcome:
         return 1 if self.status == "failed" else 0
 
 
-class Interrupted(BaseException):
-    """The run was stopped by a signal."""
+@dataclass(frozen=True)
+class Limits:
+    deadline_s: float
+    lock_timeout_s: float
+    heartbeat_s: float
 
-
-def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest) -> RunOutcome:
-    engine = make_engine(db, settings, purpose=spec.cli_name)
-    try:
-        with connect(engine, db.label, autocommit=True) as ledger:
-            require_schema(ledger)
-            abandoned = ledger.execute(ABANDON_DEAD).fetchall()
-            if abandoned:
-                log.warning("marked %d dead run(s) abandoned", len(abandoned))
-            tenants = load_tenants(ledger, request.tenants)
-            if not ledger.execute(TRY_LOCK, {"job": spec.name}).scalar_one():
-                return _record_skipped(ledger, spec, db, request)
-            try:
-                with _signals_as_exceptions():
-                    return _locked_run(engine, ledger, spec, settings, db, request, tenants)
-            finally:
-                if not ledger.closed and not ledger.invalidated:
-                    ledger.execute(UNLOCK, {"job": spec.name})
-    finally:
-        engine.dispose()
-
-
-def require_schema(conn: Connection) -> None:
-    """ConfigError unless every shipped migration is applied."""
-    if not conn.execute(text("SELECT to_regclass('gstjobs_migrations') IS NOT NULL")).scalar():
-        raise ConfigError("the database has no gstjobs schema; run `gstjobs db upgrade` first.")
-    applied = set(conn.execute(APPLIED).scalars())
-    missing = [m.version for m in available() if m.version not in applied]
-    if missing:
-        raise ConfigError(
-            f"{len(missing)} migration(s) pending ({', '.join(missing)}); "
-            "run `gstjobs db upgrade` first."
+    @classmethod
+    def of(cls, spec: JobSpec, settings: Settings) -> Limits:
+        return cls(
+            deadline_s=settings.deadline_for(spec.cli_name, spec.max_seconds),
+            lock_timeout_s=settings.lock_timeout or spec.max_seconds,
+            heartbeat_s=max(0.5, min(5.0, settings.network_timeout / 6)),
         )
 
 
+def check_as_of(as_of: datetime | None) -> None:
+    if as_of is not None and not EARLIEST <= as_of < LATEST:
+        raise UsageError(
+            f"--as-of {as_of:%Y-%m-%d} is outside what the jobs handle "
+            f"({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}); give a moment in that range."
+        )
+
+
+def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest) -> RunOutcome:
+    check_as_of(request.as_of)
+    limits = Limits.of(spec, settings)
+    ledger_engine = make_engine(
+        db, settings, purpose=spec.cli_name, statement_timeout_s=LEDGER_STATEMENT_TIMEOUT_S
+    )
+    work_engine = make_engine(
+        db,
+        settings,
+        purpose=spec.cli_name,
+        statement_timeout_s=limits.deadline_s,
+        lock_timeout_s=limits.lock_timeout_s,
+    )
+    try:
+        with connect(ledger_engine, db.label, autocommit=True) as conn:
+            require_current(conn)
+            if ledger.abandon_dead(conn, spec.name):
+                log.warning("recorded the dead run(s) of %s as abandoned", spec.cli_name)
+            tenants = load_tenants(conn, request.tenants)
+            if not ledger.try_lock(conn, spec.name):
+                return _record_skipped(conn, spec, db, request)
+            run = _Run(spec, settings, db, request, limits, conn, ledger_engine, work_engine)
+            try:
+                return run.execute(tenants)
+            finally:
+                if run.ledger_usable:
+                    with suppress(Exception):
+                        ledger.unlock(conn, spec.name)
+                else:
+                    _drop(conn)  # stuck on a dead link: close it without waiting on it
+    finally:
+        ledger_engine.dispose()
+        work_engine.dispose()
+
+
 def _record_skipped(
-    ledger: Connection, spec: JobSpec, db: Database, request: RunRequest
+    conn: Connection, spec: JobSpec, db: Database, request: RunRequest
 ) -> RunOutcome:
-    row = _backend(ledger)
-    now = ledger.execute(text("SELECT clock_timestamp()")).scalar_one()
-    run_id = ledger.execute(START, _start_params(spec, request, row, "skipped", now)).scalar_one()
-    message = "another run of this job holds its lock"
+    holder = ledger.holder(conn, spec.name)
+    started = ledger.start(conn, **_start_fields(spec, request, "skipped"), blocked_by=holder)
+    message = "skipped: another run of this job holds its lock" + (
+        f" (run #{holder})" if holder else ""
+    )
     results: Results = {key: 0 for key in spec.result_keys}
-    _finish(
-        ledger,
-        spec,
-        run_id,
-        None,
-        request.as_of,
-        "skipped",
-        results,
-        message,
-        None,
+    ledger.finish(
+        conn,
+        started.run_id,
+        job=spec.name,
+        status="skipped",
+        duration_ms=0,
+        as_of=request.as_of,
+        results=results,
+        error=message,
+        error_details=None,
         dry_run=request.dry_run,
     )
-    log.info("skipped: %s", message)
+    log.info("%s", message)
     return RunOutcome(
-        run_id,
+        started.run_id,
         spec.name,
         "skipped",
-        now,
+        started.started_at,
         0.0,
         request.as_of,
         request.dry_run,
@@ -201,243 +182,280 @@ def _record_skipped(
     )
 
 
-def _locked_run(
-    engine: Engine,
-    ledger: Connection,
-    spec: JobSpec,
-    settings: Settings,
-    db: Database,
-    request: RunRequest,
-    tenants: tuple[Tenant, ...],
-) -> RunOutcome:
-    clock = time.monotonic()
-    started_at = ledger.execute(text("SELECT clock_timestamp()")).scalar_one()
-    run_id = ledger.execute(
-        START, _start_params(spec, request, _backend(ledger), "running", started_at)
-    ).scalar_one()
-    as_of = request.as_of or started_at
-    ctx = JobContext(run_id, as_of, tenants, request.dry_run, settings)
-    results: Results = {key: 0 for key in spec.result_keys}
-    failures: list[TenantFailure] = []
-    error: GstjobsError | None = None
-    sending = 0.0
-    try:
-        if spec.work is not None:
-            results |= _work(engine, db, spec, ctx, failures)
-        if spec.send is not None:
-            # After the commit, so a crash can never send an uncommitted row. A job's
-            # duration is its own work: its sending is reported (and judged) apart.
-            began = time.monotonic()
-            results |= spec.send(engine, ctx)
-            if spec.work is not None:
-                sending = time.monotonic() - began
-                results["deliverySeconds"] = round(sending, 3)
-    except (DatabaseUnavailable, Interrupted, KeyboardInterrupt) as exc:
-        if isinstance(exc, DatabaseUnavailable):
-            reason = exc.message
-        else:
-            reason = f"interrupted by {exc.args[0] if exc.args else 'SIGINT'}"
-        # Best effort: when the database itself went away, there is nowhere to record.
-        with suppress(Exception):
-            _finish(
-                ledger,
-                spec,
-                run_id,
-                clock,
-                as_of,
-                "failed",
-                results,
-                reason,
-                None,
-                dry_run=ctx.dry_run,
-            )
-        raise
-    except JobFailed as exc:
-        # A job that fails on purpose (delivery with its channel down, say) says what it
-        # did up to then; the run is recorded failed with those results.
-        results |= exc.results
-        error = exc
-    except Exception as exc:
-        if is_connection_lost(exc):
-            raise DatabaseUnavailable(f"lost the connection to {db.label}") from exc
-        log.debug("job failed", exc_info=True)
-        error = GstjobsError(f"{type(exc).__name__}: {first_line(exc)}")
-    if failures:
-        error = GstjobsError(_describe(failures))
-    status = "failed" if error else "success"
-    details = error.details if error else None
-    if failures:
-        results["failedTenants"] = [str(f.tenant_id) for f in failures]
-    _finish(
-        ledger,
-        spec,
-        run_id,
-        clock + sending,
-        as_of,
-        status,
-        results,
-        error.message if error else None,
-        details,
-        dry_run=ctx.dry_run,
-    )
-    return RunOutcome(
-        run_id,
-        spec.name,
-        status,
-        started_at,
-        time.monotonic() - clock - sending,
-        as_of,
-        request.dry_run,
-        db.label,
-        results,
-        error.message if error else None,
-        details,
-        tuple(f.tenant_id for f in failures),
-    )
-
-
-def _work(
-    engine: Engine,
-    db: Database,
-    spec: JobSpec,
-    ctx: JobContext,
-    failures: list[TenantFailure],
-) -> Results:
-    try:
-        return _in_transaction(engine, db, spec, ctx)
-    except Exception as exc:
-        if isinstance(exc, DatabaseUnavailable) or is_connection_lost(exc):
-            raise
-        if len(ctx.tenants) <= 1:
-            failures.extend(TenantFailure(t.id, first_line(exc)) for t in ctx.tenants)
-            if not ctx.tenants:
-                raise
-            return {}
-        log.info(
-            "run over %d tenants failed (%s); retrying tenant by tenant",
-            len(ctx.tenants),
-            type(exc).__name__,
-        )
-    parts: list[Results] = []
-    for tenant in ctx.tenants:
-        try:
-            parts.append(_in_transaction(engine, db, spec, ctx.only(tenant)))
-        except Exception as exc:
-            if isinstance(exc, DatabaseUnavailable) or is_connection_lost(exc):
-                raise
-            log.info("tenant %s failed: %s", tenant.id, type(exc).__name__)
-            failures.append(TenantFailure(tenant.id, first_line(exc)))
-    return spec.merge(parts)
-
-
-def _in_transaction(engine: Engine, db: Database, spec: JobSpec, ctx: JobContext) -> Results:
-    assert spec.work is not None
-    with connect(engine, db.label) as conn:
-        tx = conn.begin()
-        try:
-            results = spec.work(conn, ctx)
-        except BaseException:
-            tx.rollback()
-            raise
-        if ctx.dry_run:
-            tx.rollback()
-        else:
-            tx.commit()
-        return results
-
-
-def _finish(
-    ledger: Connection,
-    spec: JobSpec,
-    run_id: int,
-    clock: float | None,
-    as_of: datetime | None,
-    status: str,
-    results: Results,
-    error: str | None,
-    error_details: str | None,
-    *,
-    dry_run: bool,
-) -> None:
-    """Close the run record and, in the same statement, write its audit_log row.
-
-    Every run leaves one row (CONTRACT §3). Its ``status`` is ``success`` or
-    ``failed``; a skipped run is a ``success`` that did nothing (``skipped: true``,
-    no execution time) and a dry run says ``dry_run: true``.
-    """
-    if ledger.invalidated or ledger.closed:
-        return
-    duration_ms = int((time.monotonic() - clock) * 1000) if clock is not None else 0
-    audit: dict[str, Any] = {
-        "job_name": spec.name,
-        "status": "failed" if status == "failed" else "success",
-        "execution_time_ms": duration_ms,
-        "run_id": run_id,
-        **{_snake(k): v for k, v in results.items()},
-    }
-    if status == "skipped":
-        audit["skipped"] = True
-    if dry_run:
-        audit["dry_run"] = True
-    if error:
-        audit["error"] = error
-    ledger.execute(
-        FINISH,
-        {
-            "run_id": run_id,
-            "status": status,
-            "duration_ms": duration_ms,
-            "as_of": as_of,
-            "results": json.dumps(results, default=str),
-            "error": error,
-            "error_details": error_details,
-            "system_tenant": SYSTEM_TENANT,
-            "audit_details": json.dumps(audit, default=str),
-        },
-    )
-
-
-def _start_params(
-    spec: JobSpec, request: RunRequest, backend: Any, status: str, started_at: datetime
-) -> dict[str, Any]:
+def _start_fields(spec: JobSpec, request: RunRequest, status: str) -> dict[str, Any]:
     return {
         "job": spec.name,
         "status": status,
         "trigger": request.trigger,
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "backend_pid": backend.pid,
-        "backend_start": backend.backend_start,
         "as_of": request.as_of,
         "dry_run": request.dry_run,
-        "tenant_filter": list(request.tenants) or None,
-        "started_at": started_at,
+        "tenants": request.tenants,
     }
 
 
-def _backend(conn: Connection) -> Any:
-    return conn.execute(MY_BACKEND).one()
+class _Run:
+    """One locked run: its record, its guard, its work and its sending."""
+
+    def __init__(
+        self,
+        spec: JobSpec,
+        settings: Settings,
+        db: Database,
+        request: RunRequest,
+        limits: Limits,
+        conn: Connection,
+        ledger_engine: Engine,
+        work_engine: Engine,
+    ) -> None:
+        self.spec, self.settings, self.db, self.request = spec, settings, db, request
+        self.limits = limits
+        self.ledger = conn
+        self.ledger_engine = ledger_engine
+        self.work_engine = work_engine
+        self.ledger_usable = True
+        self.results: Results = {key: 0 for key in spec.result_keys}
+        self.failures: list[TenantFailure] = []
+
+    # ------------------------------------------------------------ the run
+    def execute(self, tenants: Selection) -> RunOutcome:
+        spec, request = self.spec, self.request
+        self.started = ledger.start(
+            self.ledger,
+            **_start_fields(spec, request, "running"),
+            deadline_s=self.limits.deadline_s,
+        )
+        clock = time.monotonic()
+        as_of = request.as_of or self.started.started_at
+        ctx = JobContext(self.started.run_id, as_of, tenants.usable, request.dry_run, self.settings)
+        self.failures.extend(TenantFailure(u.id, u.reason) for u in tenants.unusable)
+        guard = Guard(
+            deadline_s=self.limits.deadline_s,
+            heartbeat_s=self.limits.heartbeat_s,
+            ping=lambda: self.ledger.exec_driver_sql("SELECT 1").close(),
+        )
+        self.guard = guard
+        error: GstjobsError | None = None
+        stopped: Stopped | None = None
+        sending = 0.0
+        try:
+            with guard:
+                if spec.work is not None and ctx.tenants:
+                    self.results |= self._work(ctx)
+                guard.check()
+                if spec.send is not None:
+                    # After the commit, so a crash can never send an uncommitted row. A
+                    # job's duration is its own work: its sending is reported apart.
+                    began = time.monotonic()
+                    self.results |= spec.send(self.work_engine, ctx)
+                    if spec.work is not None:
+                        sending = time.monotonic() - began
+                        self.results["deliverySeconds"] = round(sending, 3)
+        except Stopped as exc:
+            stopped = exc
+            error = GstjobsError(exc.reason)
+        except JobFailed as exc:
+            # A job that fails on purpose (delivery with its channel down, say) says
+            # what it did up to then; the run is recorded failed with those results.
+            self.results |= exc.results
+            error = exc
+        except Exception as exc:
+            log.debug("job failed", exc_info=True)
+            error = GstjobsError(describe(exc) if _is_db_error(exc) else _name(exc))
+        finally:
+            self.ledger_usable = guard.close() and not is_closed(self.ledger)
+        if self.failures and error is None:
+            error = GstjobsError(_describe(self.failures))
+        if self.failures:
+            self.results["failedTenants"] = [str(f.tenant_id) for f in self.failures]
+        status = "failed" if error else "success"
+        duration = time.monotonic() - clock - sending
+        signalled = stopped is not None and stopped.signal_name is not None
+        recorded = self._record(
+            status,
+            int(duration * 1000),
+            as_of,
+            error.message if error else None,
+            error.details if error else None,
+            budget=RECORD_WAIT_S if signalled else RECORD_WAIT_S + self.settings.connect_timeout,
+        )
+        if stopped is not None and signalled:
+            raise stopped  # the command line ends as a signal says (exit 1 or 130)
+        if not recorded:
+            raise DatabaseUnavailable(
+                f"could not record run #{self.started.run_id} in {self.db.label} "
+                "(it will show as abandoned)",
+                details=error.message if error else "it had succeeded",
+            )
+        return RunOutcome(
+            self.started.run_id,
+            spec.name,
+            status,
+            self.started.started_at,
+            duration,
+            as_of,
+            request.dry_run,
+            self.db.label,
+            self.results,
+            error.message if error else None,
+            error.details if error else None,
+            tuple(f.tenant_id for f in self.failures),
+        )
+
+    # ------------------------------------------------------------ the work
+    def _work(self, ctx: JobContext) -> Results:
+        try:
+            return self._in_transaction(ctx)
+        except Exception as exc:
+            if len(ctx.tenants) <= 1 or _is_fatal(exc):
+                if _is_fatal(exc):
+                    raise
+                self.failures.extend(TenantFailure(t.id, _reason(exc)) for t in ctx.tenants)
+                return {}
+            log.info(
+                "run over %d practices failed (%s); retrying practice by practice",
+                len(ctx.tenants),
+                type(exc).__name__,
+            )
+        parts: list[Results] = []
+        for tenant in ctx.tenants:
+            try:
+                parts.append(self._in_transaction(ctx.only(tenant)))
+            except Exception as exc:
+                if _is_fatal(exc):
+                    raise
+                log.info("practice %s failed: %s", tenant.id, type(exc).__name__)
+                self.failures.append(TenantFailure(tenant.id, _reason(exc)))
+        return self.spec.merge(parts)
+
+    def _in_transaction(self, ctx: JobContext) -> Results:
+        assert self.spec.work is not None
+        with connect(self.work_engine, self.db.label) as conn:
+            tx = conn.begin()
+            try:
+                results = self.spec.work(conn, ctx)
+                self.guard.check()
+                if ctx.dry_run:
+                    tx.rollback()
+                    return results
+                with self.guard.deferred():
+                    if not ledger.still_locked(conn, self.spec.name, self.started.backend_pid):
+                        raise Stopped("lost its lock before committing; nothing was committed")
+                    tx.commit()
+                return results
+            except Stopped:
+                _abandon(conn)
+                raise
+            except BaseException:
+                if tx.is_active:
+                    with suppress(Exception):
+                        tx.rollback()
+                raise
+
+    # ------------------------------------------------------------ the record
+    def _record(
+        self,
+        status: str,
+        duration_ms: int,
+        as_of: datetime,
+        error: str | None,
+        details: str | None,
+        *,
+        budget: float,
+    ) -> bool:
+        """Close the run's record within ``budget`` seconds; whether it was written."""
+        until = time.monotonic() + budget
+        fields: dict[str, Any] = {
+            "job": self.spec.name,
+            "status": status,
+            "duration_ms": duration_ms,
+            "as_of": as_of,
+            "results": self.results,
+            "error": error,
+            "error_details": details,
+            "dry_run": self.request.dry_run,
+        }
+
+        def write(conn: Connection) -> None:
+            ledger.finish(conn, self.started.run_id, **fields)
+
+        if self.ledger_usable and _bounded(lambda: write(self.ledger), until - time.monotonic()):
+            return True
+        self.ledger_usable = False
+
+        def reconnect() -> None:
+            with connect(self.ledger_engine, self.db.label, autocommit=True) as conn:
+                write(conn)
+
+        return _bounded(reconnect, until - time.monotonic())
+
+
+def _bounded(action: Callable[[], None], seconds: float) -> bool:
+    """Run ``action`` in a helper thread; whether it finished without error in time.
+
+    A write on a link gone silent would otherwise wait for the network timeout; a run
+    that is stopping must not."""
+    done: list[bool] = []
+
+    def target() -> None:
+        try:
+            action()
+            done.append(True)
+        except Exception as exc:
+            log.warning("could not record the run: %s", first_line(exc))
+
+    thread = threading.Thread(target=target, name="gstjobs-record", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return bool(done)
+
+
+def _abandon(conn: Connection) -> None:
+    """Give up the work connection of a stopped run: cancel what it runs (bounded) and
+    close it without waiting on it; the server rolls back what it had not committed."""
+    with suppress(Exception):
+        raw: Any = conn.connection.dbapi_connection
+        if raw is not None and raw.info.transaction_status == 1:  # ACTIVE: a query runs
+            raw.cancel_safe(timeout=CANCEL_WAIT_S)
+    _drop(conn)
+
+
+def _drop(conn: Connection) -> None:
+    """Close a connection at once, even one another thread is waiting on (libpq's
+    socket is closed under it; psycopg's own lock is not taken)."""
+    with suppress(Exception):
+        raw: Any = conn.connection.dbapi_connection
+        if raw is not None:
+            raw.pgconn.finish()
+    with suppress(Exception):
+        conn.invalidate()
+
+
+def is_closed(conn: Connection) -> bool:
+    return conn.closed or conn.invalidated
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    return hasattr(exc, "orig") or type(exc).__module__.startswith("psycopg")
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    """Failures that no practice-by-practice retry can help: the database link is gone."""
+    return isinstance(exc, DatabaseUnavailable) or is_connection_lost(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    return describe(exc) if _is_db_error(exc) else _name(exc)
+
+
+def _name(exc: BaseException) -> str:
+    if isinstance(exc, GstjobsError):
+        return exc.message
+    return f"{type(exc).__name__}: {first_line(exc)}"
 
 
 def _describe(failures: Sequence[TenantFailure]) -> str:
     first = failures[0]
-    more = f" (and {len(failures) - 1} more tenant(s))" if len(failures) > 1 else ""
+    more = f" (and {len(failures) - 1} more practice(s))" if len(failures) > 1 else ""
     return f"tenant {first.tenant_id} failed: {first.error}{more}"
-
-
-def _snake(key: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
-
-
-@contextmanager
-def _signals_as_exceptions() -> Iterator[None]:
-    """SIGTERM (systemd stop, cron kill) ends the run as failed rather than silently."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

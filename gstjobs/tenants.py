@@ -1,17 +1,47 @@
-"""Which practices a command works on: all of them, or those named with --tenant."""
+"""Which practices a command works on: all of them, or those named with --tenant.
+
+A practice whose ``timezone`` is not an IANA name both PostgreSQL and Python know
+(``IST``, ``+05:30``, ``Mars/Olympus``) is set apart, with the reason: run in a wrong
+zone, its hearings and due dates would be read hours off. Commands work on the
+others and name it (a job run fails that practice alone).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import Connection, text
 
+from gstjobs.config import check_timezone
 from gstjobs.core import Tenant
-from gstjobs.errors import UsageError
+from gstjobs.errors import ConfigError, UsageError
 
-ALL = text("SELECT id, timezone FROM tenants ORDER BY id")
-BY_ID = text("SELECT id, timezone FROM tenants WHERE id = ANY(:ids) ORDER BY id")
+SELECT = text(
+    """
+    SELECT id, timezone, gstjobs_timezone_ok(timezone) AS known
+    FROM tenants
+    WHERE cardinality(CAST(:ids AS uuid[])) = 0 OR id = ANY(:ids)
+    ORDER BY id
+    """
+)
+
+
+@dataclass(frozen=True)
+class Unusable:
+    id: UUID
+    reason: str
+
+
+@dataclass(frozen=True)
+class Selection:
+    usable: tuple[Tenant, ...]
+    unusable: tuple[Unusable, ...] = ()
+
+    @property
+    def ids(self) -> list[UUID]:
+        return [t.id for t in self.usable]
 
 
 def require_known(wanted: Iterable[UUID], found: Iterable[UUID]) -> None:
@@ -24,10 +54,26 @@ def require_known(wanted: Iterable[UUID], found: Iterable[UUID]) -> None:
         )
 
 
-def load(conn: Connection, wanted: Sequence[UUID]) -> tuple[Tenant, ...]:
-    """Every tenant, or exactly those in ``wanted`` (UsageError for an unknown id)."""
-    if not wanted:
-        return tuple(Tenant(r.id, r.timezone) for r in conn.execute(ALL))
-    rows = conn.execute(BY_ID, {"ids": list(wanted)}).fetchall()
+def timezone_problem(timezone: str, known_to_postgres: bool) -> str | None:
+    """Why a practice's time zone cannot be used, or None."""
+    try:
+        check_timezone(timezone, "tenants.timezone")
+    except ConfigError as exc:
+        return exc.message
+    if not known_to_postgres:
+        return f"tenants.timezone {timezone!r} is not known to this PostgreSQL server."
+    return None
+
+
+def load(conn: Connection, wanted: Sequence[UUID]) -> Selection:
+    """Every practice, or exactly those in ``wanted`` (UsageError for an unknown id)."""
+    rows = conn.execute(SELECT, {"ids": list(wanted)}).fetchall()
     require_known(wanted, (r.id for r in rows))
-    return tuple(Tenant(r.id, r.timezone) for r in rows)
+    usable, unusable = [], []
+    for r in rows:
+        problem = timezone_problem(r.timezone, r.known)
+        if problem is None:
+            usable.append(Tenant(r.id, r.timezone))
+        else:
+            unusable.append(Unusable(r.id, problem))
+    return Selection(tuple(usable), tuple(unusable))

@@ -6,6 +6,7 @@ from the database clock), then every daily snapshot of the window for all of the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,7 +17,9 @@ from sqlalchemy import Connection, text
 
 from gstjobs.analytics.anomalies import METRICS
 from gstjobs.analytics.snapshot import METRIC_TYPE
-from gstjobs.tenants import require_known
+from gstjobs.tenants import require_known, timezone_problem
+
+log = logging.getLogger(__name__)
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 GAP = " "
@@ -25,7 +28,9 @@ GAP = " "
 READ_ONLY = text("SET TRANSACTION READ ONLY")
 TENANTS = text(
     """
-    SELECT tn.id, tn.name, (now() AT TIME ZONE tn.timezone)::date AS today
+    SELECT tn.id, tn.name, tn.timezone, gstjobs_timezone_ok(tn.timezone) AS known,
+           CASE WHEN gstjobs_timezone_ok(tn.timezone)
+                THEN (now() AT TIME ZONE tn.timezone)::date END AS today
     FROM tenants tn
     WHERE cardinality(CAST(:ids AS uuid[])) = 0 OR tn.id = ANY(:ids)
     ORDER BY tn.name, tn.id
@@ -36,10 +41,13 @@ SNAPSHOTS = text(
     SELECT s.tenant_id, s.snapshot_date, s.metric_value
     FROM analytics_snapshots s
     JOIN tenants tn ON tn.id = s.tenant_id
+    -- CASE, so a practice whose zone PostgreSQL cannot read is never evaluated in it.
+    CROSS JOIN LATERAL (SELECT CASE WHEN gstjobs_timezone_ok(tn.timezone)
+                                    THEN (now() AT TIME ZONE tn.timezone)::date END AS today) l
     WHERE s.metric_type = :metric_type
       AND (cardinality(CAST(:ids AS uuid[])) = 0 OR s.tenant_id = ANY(:ids))
-      AND s.snapshot_date > (now() AT TIME ZONE tn.timezone)::date - CAST(:days AS integer)
-      AND s.snapshot_date <= (now() AT TIME ZONE tn.timezone)::date
+      AND s.snapshot_date > l.today - CAST(:days AS integer)
+      AND s.snapshot_date <= l.today
     ORDER BY s.tenant_id, s.snapshot_date
     """
 )
@@ -104,6 +112,10 @@ def load(conn: Connection, tenant_ids: Sequence[UUID], days: int) -> list[Tenant
         found.setdefault(row.tenant_id, {})[row.snapshot_date] = row.metric_value
     out = []
     for t in tenants:
+        problem = timezone_problem(t.timezone, t.known)
+        if problem is not None:
+            log.warning("practice %s left out: %s", t.id, problem)
+            continue
         dates = tuple(t.today - timedelta(days=back) for back in range(days - 1, -1, -1))
         snaps = found.get(t.id, {})
         out.append(TenantTrend(t.id, t.name, dates, len(snaps), _series(dates, snaps)))

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from gstjobs.automation import actions
-from gstjobs.automation.rules import validate_actions, validate_conditions
+from gstjobs.automation.rules import decode, validate_actions, validate_conditions
 from gstjobs.core import JobContext
 from gstjobs.db import is_connection_lost
 from gstjobs.errors import RuleError, first_line
@@ -49,7 +49,8 @@ BATCH_SIZE = 2000
 
 LOAD_RULES = text(
     """
-    SELECT id, tenant_id, name, trigger_event, conditions, actions
+    SELECT id, tenant_id, name, trigger_event,
+           CAST(conditions AS text) AS conditions, CAST(actions AS text) AS actions
     FROM automation_rules
     WHERE tenant_id = ANY(:tenants) AND is_active
     ORDER BY tenant_id, created_at, id
@@ -133,15 +134,19 @@ def load_rules(conn: Connection, tenants: Sequence[UUID]) -> list[LoadedRule]:
 
 
 def _checked(row: Any) -> LoadedRule:
+    """A stored rule, decoded and validated; a rule that cannot be is kept, with its
+    problem, so each of its executions is logged failed and every other rule runs."""
     conditions_ok, problem = True, None
+    conditions: Any = None
     normalised: tuple[dict[str, Any], ...] = ()
     try:
-        validate_conditions(row.conditions)
+        conditions = validate_conditions(decode(row.conditions, "conditions"))
     except RuleError as exc:
         conditions_ok, problem = False, exc.message
     if problem is None:
         try:
-            normalised = tuple(validate_actions(row.actions, row.trigger_event))
+            actions = decode(row.actions, "actions")
+            normalised = tuple(validate_actions(actions, row.trigger_event))
         except RuleError as exc:
             problem = exc.message
     return LoadedRule(
@@ -149,7 +154,7 @@ def _checked(row: Any) -> LoadedRule:
         row.tenant_id,
         row.name,
         row.trigger_event,
-        row.conditions,
+        conditions,
         normalised,
         conditions_ok,
         problem,

@@ -205,14 +205,34 @@ def validate_rule(rule: Any, where: str = "") -> RuleDraft:
     return RuleDraft(name.strip(), trigger, conditions, tuple(actions), is_active)
 
 
-def parse_rules_text(source: str, label: str) -> list[RuleDraft]:
-    """A file's text: one rule object or an array of them. Errors name the file and field."""
+MAX_JSON_BYTES = 65536
+"""A rule's conditions or actions, at most (migration 006 enforces the same in SQL)."""
+
+
+def decode(source: str, label: str, *, limit: int = MAX_JSON_BYTES) -> Any:
+    """JSON text as Python; RuleError for text that is not JSON or that no rule could be:
+    larger than ``limit`` bytes, nested too deeply for the decoder, or holding a number
+    too large to read (all valid JSON, and valid ``jsonb``)."""
+    if len(source.encode()) > limit:
+        raise RuleError(f"{label} is larger than {limit // 1024} KiB")
     try:
-        document = json.loads(source)
+        return json.loads(source)
     except json.JSONDecodeError as exc:
         raise RuleError(
             f"{label} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except (RecursionError, ValueError) as exc:
+        why = (
+            "is nested too deeply"
+            if isinstance(exc, RecursionError)
+            else "holds a number too large"
+        )
+        raise RuleError(f"{label} cannot be read: it {why}") from None
+
+
+def parse_rules_text(source: str, label: str) -> list[RuleDraft]:
+    """A file's text: one rule object or an array of them. Errors name the file and field."""
+    document = decode(source, label, limit=100 * MAX_JSON_BYTES)
     try:
         if isinstance(document, list):
             if not document:

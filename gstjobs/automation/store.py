@@ -10,12 +10,14 @@ from uuid import UUID
 
 from sqlalchemy import Connection, text
 
-from gstjobs.automation.rules import validate_actions, validate_conditions
+from gstjobs.automation.rules import decode, validate_actions, validate_conditions
 from gstjobs.errors import RuleError
 
 LIST_RULES = text(
     """
-    SELECT r.id, r.tenant_id, r.name, r.trigger_event, r.conditions, r.actions, r.is_active,
+    SELECT r.id, r.tenant_id, r.name, r.trigger_event,
+           CAST(r.conditions AS text) AS conditions, CAST(r.actions AS text) AS actions,
+           r.is_active,
            coalesce(s.total, 0) AS executions_24h, coalesce(s.failed, 0) AS failures_24h,
            (SELECT max(l.executed_at) FROM automation_logs l
             WHERE l.rule_id = r.id AND l.tenant_id = r.tenant_id) AS last_executed_at
@@ -48,14 +50,22 @@ class RuleRow:
     last_executed_at: datetime | None
 
 
-def problem_of(conditions: Any, actions: Any, trigger_event: str) -> str | None:
-    """The validator's message for a stored rule, or None when it can run."""
+def problem_of(conditions: str, actions: str, trigger_event: str) -> str | None:
+    """The validator's message for a stored rule (its JSON as text), or None when it can run."""
     try:
-        validate_conditions(conditions)
-        validate_actions(actions, trigger_event)
+        validate_conditions(decode(conditions, "conditions"))
+        validate_actions(decode(actions, "actions"), trigger_event)
     except RuleError as exc:
         return exc.message
     return None
+
+
+def _shown(source: str) -> Any:
+    """A rule's JSON for display: decoded, or the first characters when it cannot be."""
+    try:
+        return decode(source, "rule")
+    except RuleError:
+        return source[:80] + ("…" if len(source) > 80 else "")
 
 
 def list_rules(conn: Connection, tenants: Sequence[UUID]) -> list[RuleRow]:
@@ -65,8 +75,8 @@ def list_rules(conn: Connection, tenants: Sequence[UUID]) -> list[RuleRow]:
             r.tenant_id,
             r.name,
             r.trigger_event,
-            r.conditions,
-            r.actions,
+            _shown(r.conditions),
+            _shown(r.actions),
             r.is_active,
             problem_of(r.conditions, r.actions, r.trigger_event),
             r.executions_24h,

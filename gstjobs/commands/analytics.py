@@ -20,6 +20,7 @@ from gstjobs.commands.common import (
     state,
 )
 from gstjobs.jobs import analytics_snapshot
+from gstjobs.migrate import require_current
 
 group = typer.Typer(
     invoke_without_command=True,
@@ -47,7 +48,7 @@ def trends(
     tenants = parse_tenants(tenant)
     with app_state.connection("analytics", autocommit=False) as conn:
         conn.execute(trend.READ_ONLY)
-        runner.require_schema(conn)
+        require_current(conn)
         found = trend.load(conn, tenants, days)
         conn.rollback()
     label = app_state.db.label
@@ -74,7 +75,7 @@ def backfill(
     backfilling.check_range(first, last)
     tenants = parse_tenants(tenant)
     with app_state.connection("analytics-backfill") as conn:
-        runner.require_schema(conn)
+        require_current(conn)
         now = conn.execute(text("SELECT now()")).scalar_one()
     backfilling.check_past(last, now.astimezone(app_state.settings.tz).date())
     outcome = runner.execute(

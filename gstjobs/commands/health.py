@@ -19,7 +19,7 @@ from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, s
 from gstjobs.errors import ConfigError, DatabaseUnavailable, GstjobsError, first_line
 from gstjobs.health import report as health
 from gstjobs.health.views import report_json, report_view
-from gstjobs.runner import ABANDON_DEAD, require_schema
+from gstjobs.migrate import require_current
 
 
 def register(app: typer.Typer) -> None:
@@ -42,8 +42,7 @@ def health_report(
     moment = parse_as_of(as_of, app_state)
     try:
         with app_state.connection("health-report") as conn:
-            require_schema(conn)
-            conn.execute(ABANDON_DEAD)
+            require_current(conn)
             now = moment or conn.execute(text("SELECT now()")).scalar_one()
             result = health.report(
                 conn,

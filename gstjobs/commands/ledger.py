@@ -11,7 +11,7 @@ from gstjobs import jobs, ledger, render
 from gstjobs.clock import parse_since
 from gstjobs.commands.common import JsonOption, show, state
 from gstjobs.errors import UsageError
-from gstjobs.runner import ABANDON_DEAD, require_schema
+from gstjobs.migrate import require_current
 
 
 def register(app: typer.Typer) -> None:
@@ -24,8 +24,7 @@ def status(ctx: typer.Context, json_: JsonOption = False) -> None:
     app_state = state(ctx, json_)
     tz = app_state.settings.tz
     with app_state.connection("status") as conn:
-        require_schema(conn)
-        conn.execute(ABANDON_DEAD)
+        require_current(conn)
         now = conn.execute(text("SELECT now()")).scalar_one()
         rows = ledger.status(conn, now, tz, jobs.JOBS)
     label = app_state.db.label
@@ -61,8 +60,7 @@ def history(
             f"--status must be one of {', '.join(ledger.RUN_STATUSES)}, got {status!r}."
         )
     with app_state.connection("history") as conn:
-        require_schema(conn)
-        conn.execute(ABANDON_DEAD)
+        require_current(conn)
         now = conn.execute(text("SELECT now()")).scalar_one()
         since_at = parse_since(since, tz, now) if since else None
         rows = ledger.history(conn, job=job_name, status=status, since=since_at, limit=limit)

@@ -17,9 +17,9 @@ from rich.text import Text
 from gstjobs.clock import iso_z
 from gstjobs.commands.common import JsonOption, TenantOption, parse_tenants, show, state
 from gstjobs.errors import UsageError
+from gstjobs.migrate import require_current
 from gstjobs.notify import outbox
 from gstjobs.notify.delivery import DeliveryReport, drain, outbox_dir
-from gstjobs.runner import require_schema
 from gstjobs.tenants import load as load_tenants
 
 group = typer.Typer(
@@ -42,8 +42,8 @@ def send(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = Fa
     settings = app_state.settings
     with app_state.engine("notify send") as engine:
         with engine.connect() as conn:
-            require_schema(conn)
-            tenants = [t.id for t in load_tenants(conn, wanted)]
+            require_current(conn)
+            tenants = load_tenants(conn, wanted).ids
         report = drain(engine, settings, tenants)
     transport = _transport(settings.smtp is not None, str(outbox_dir(settings)))
     label = app_state.db.label
@@ -71,7 +71,7 @@ def list_(
         raise UsageError(f"--status {status!r} is not one of {', '.join(outbox.STATUSES)}.")
     wanted = list(parse_tenants(tenant)) or None
     with app_state.connection("notify list") as conn:
-        require_schema(conn)
+        require_current(conn)
         queue = outbox.list_queue(conn, status=status, tenants=wanted, limit=limit)
     tz = app_state.settings.tz
     show(app_state, lambda: _queue_json(queue), lambda: _queue_table(queue, tz))

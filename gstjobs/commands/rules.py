@@ -13,7 +13,7 @@ from gstjobs.automation.rules import parse_rules_text
 from gstjobs.automation.store import RuleRow, list_rules
 from gstjobs.commands.common import JsonOption, TenantOption, parse_tenants, show, state
 from gstjobs.errors import UsageError
-from gstjobs.runner import require_schema
+from gstjobs.migrate import require_current
 
 app = typer.Typer(help="List the automation rules and check rule files.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def list_(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = F
     app_state = state(ctx, json_)
     tenants = parse_tenants(tenant)
     with app_state.connection("rules list") as conn:
-        require_schema(conn)
+        require_current(conn)
         rows = list_rules(conn, tenants)
     show(app_state, lambda: {"rules": [_row_json(r) for r in rows]}, lambda: _table(rows))
 

@@ -63,6 +63,21 @@ JOB_STATS = text(
     """
 )
 
+SKIPPED_BEHIND_LONG_RUNS = text(
+    """
+    SELECT s.job_name, count(*) AS skipped, max(s.blocked_by) AS holder
+    FROM job_runs s
+    JOIN job_runs h ON h.id = s.blocked_by
+    JOIN unnest(CAST(:names AS text[]), CAST(:intervals AS double precision[]))
+         AS j (name, interval_s) ON j.name = s.job_name
+    WHERE s.status = 'skipped' AND s.started_at > :since AND s.started_at <= :now
+      AND s.started_at - h.started_at > make_interval(secs => j.interval_s)
+    GROUP BY s.job_name
+    """
+)
+"""Runs skipped because the run holding the lock had been at it longer than the job's
+schedule interval: a scheduled run was lost to a run that should have ended."""
+
 RAN_RECENTLY = text(
     """
     SELECT count(*) FROM job_runs
@@ -91,6 +106,13 @@ class JobHealth:
     succeeded_7d: int
     errors_7d: int
     late: bool
+    max_seconds: float = 0.0
+    running_for_s: float | None = None
+    """How long the run still going has been running, if one is."""
+    running_run_id: int | None = None
+    skipped_behind_long_runs: int = 0
+    """Runs skipped in the last 24 h behind a run older than the schedule interval."""
+    schedule_interval_s: float = 0.0
 
     @property
     def success_rate_7d(self) -> float | None:
@@ -107,6 +129,20 @@ class JobHealth:
         def add(level: str, message: str) -> None:
             out.append(Finding(level, subject, message))
 
+        if self.running_for_s is not None and self.running_for_s > self.max_seconds:
+            add(
+                "CRITICAL",
+                f"run #{self.running_run_id} has been running for {self.running_for_s:.0f}s, "
+                f"over its maximum of {self.max_seconds:g}s; see gstjobs status and "
+                "pg_stat_activity",
+            )
+        if self.skipped_behind_long_runs:
+            add(
+                "WARNING",
+                f"{self.skipped_behind_long_runs} scheduled run(s) in the last 24 h were "
+                "skipped because another run held the lock for longer than the schedule "
+                f"interval ({_span(self.schedule_interval_s)})",
+            )
         if self.failure_streak >= STREAK_CRITICAL:
             add(
                 "CRITICAL",
@@ -175,6 +211,19 @@ def system_health(
         )
     }
     status = {s.job: s for s in ledger.status(conn, now, tz, specs)}
+    intervals = {spec.name: schedule_interval(spec, now, tz) for spec in specs}
+    behind = {
+        r.job_name: r.skipped
+        for r in conn.execute(
+            SKIPPED_BEHIND_LONG_RUNS,
+            {
+                "names": list(intervals),
+                "intervals": list(intervals.values()),
+                "since": now - timedelta(hours=SILENCE_HOURS),
+                "now": now,
+            },
+        )
+    }
     jobs = tuple(
         JobHealth(
             job=spec.name,
@@ -192,6 +241,11 @@ def system_health(
             succeeded_7d=stats[spec.name].succeeded_7d,
             errors_7d=stats[spec.name].errors_7d,
             late=status[spec.name].late,
+            max_seconds=spec.max_seconds,
+            running_for_s=status[spec.name].running_for_s,
+            running_run_id=status[spec.name].last_run_id,
+            skipped_behind_long_runs=behind.get(spec.name, 0),
+            schedule_interval_s=intervals[spec.name],
         )
         for spec in specs
     )
@@ -200,3 +254,18 @@ def system_health(
     ).scalar_one()
     outbox = conn.execute(STALE_OUTBOX, {"before": now - OUTBOX_STALE}).one()
     return SystemHealth(jobs, ran, outbox.stale, outbox.oldest)
+
+
+def schedule_interval(spec: JobSpec, now: datetime, tz: ZoneInfo) -> float:
+    """Seconds between the job's next two scheduled times (900 for */15)."""
+    _, first = ledger.schedule_times(spec, now, tz)
+    _, second = ledger.schedule_times(spec, first, tz)
+    return (second - first).total_seconds()
+
+
+def _span(seconds: float) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds / 86400:g} d"
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min"

@@ -29,8 +29,8 @@ from gstjobs.sla import POLICY_CTE, policy_params
 JOB_NAME = "check-sla-and-overdue"
 
 OPEN = "t.status NOT IN ('Completed', 'Cancelled')"
-PAST_DUE = "COALESCE(t.due_date < :threshold, false)"
-"""A task without a due date is never overdue (and never leaves a NULL flag)."""
+PAST_DUE = "COALESCE(t.due_date < :threshold AND isfinite(t.due_date), false)"
+"""A task without a (finite) due date is never overdue (and never leaves a NULL flag)."""
 
 
 CLEAR_FLAGS = text(

@@ -105,11 +105,14 @@ def test_killed_run_is_marked_abandoned(engine: Engine, db_url: URL, cli: Any) -
         time.sleep(0.2)
     assert statuses == ["abandoned"]
     run = history.json()["runs"][0]
-    assert run["finishedAt"] is not None and "died" in run["error"]
-    # Its lock went with it: the next run does the work.
+    assert "died" in run["error"]
+    # Its lock went with it: the next run records it abandoned and does the work.
     again = cli("run", "sla-check", "--json", "--as-of", AS_OF.isoformat())
     assert again.code == 0 and again.json()["status"] == "success"
     assert again.json()["results"]["newlyOverdue"] == 1
+    runs = cli("history", "--json").json()["runs"]
+    dead = next(r for r in runs if r["runId"] == run["runId"])
+    assert dead["status"] == "abandoned" and dead["finishedAt"] is not None
 
 
 def test_lock_held_elsewhere_records_skipped(engine: Engine, settings: Settings) -> None:

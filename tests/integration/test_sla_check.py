@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 
 from gstjobs.config import Settings
 from gstjobs.sla import DEFAULT_SLA_HOURS
@@ -234,9 +236,19 @@ def test_one_tenants_failure_rolls_back_only_that_tenant(
         good, bad = factory.tenant(conn, "Good"), factory.tenant(conn, "Bad")
         good_task = factory.task(conn, good, due=AS_OF - timedelta(days=1))
         bad_task = factory.task(conn, bad, due=AS_OF - timedelta(days=1))
-        # An invalid timezone makes the bad tenant's event statement fail.
+        # The bad tenant's events cannot be written: its statement fails in the database.
         conn.execute(
-            text("UPDATE tenants SET timezone = 'Mars/Olympus' WHERE id = :id"), {"id": bad}
+            text(
+                f"""
+                CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF NEW.tenant_id = '{bad}' THEN RAISE EXCEPTION 'refused for this test'; END IF;
+                  RETURN NEW;
+                END $$;
+                CREATE TRIGGER test_refuse BEFORE INSERT ON automation_events
+                  FOR EACH ROW EXECUTE FUNCTION test_refuse();
+                """
+            )
         )
     outcome = run_job(settings, "sla-check", as_of=AS_OF)
     assert outcome.status == "failed"
@@ -249,6 +261,23 @@ def test_one_tenants_failure_rolls_back_only_that_tenant(
     with engine.connect() as conn:
         recorded = conn.execute(text("SELECT status, error FROM job_runs")).one()
     assert recorded.status == "failed" and str(bad) in recorded.error
+
+
+def test_a_practice_with_an_unreadable_time_zone_fails_alone_and_is_never_run(
+    engine: Engine, settings: Settings
+) -> None:
+    """PostgreSQL reads IST as Israel: run in it, a practice's dates would be hours off."""
+    with engine.begin() as conn:
+        good, bad = factory.tenant(conn, "Good"), factory.tenant(conn, "Bad", timezone="IST")
+        good_task = factory.task(conn, good, due=AS_OF - timedelta(days=1))
+        bad_task = factory.task(conn, bad, due=AS_OF - timedelta(days=1))
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    assert outcome.status == "failed" and outcome.failed_tenants == (bad,)
+    assert "IST" in (outcome.error or "") and "Asia/Kolkata" in (outcome.error or "")
+    assert flags(engine, good_task).is_overdue
+    assert not flags(engine, bad_task).is_overdue
+    with engine.begin() as conn, pytest.raises(IntegrityError, match="IANA"):
+        conn.execute(text("UPDATE tenants SET timezone = '+05:30' WHERE id = :id"), {"id": good})
 
 
 def test_clearing_the_due_date_clears_the_flag(engine: Engine, settings: Settings) -> None:

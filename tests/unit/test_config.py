@@ -50,7 +50,21 @@ def test_command_line_url_wins_over_environment() -> None:
         ({"DATABASE_URL": "postgresql://u:pw@h:abc/x"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://u:pw@h:70000/x"}, "port"),
         ({"GSTJOBS_TIMEZONE": "India/Delhi"}, "GSTJOBS_TIMEZONE"),
-        ({"GSTJOBS_CONNECT_TIMEOUT": "0"}, "at least 1"),
+        ({"GSTJOBS_CONNECT_TIMEOUT": "0"}, "between 1 and 300"),
+        # Values that once passed and failed later, or never worked at all (issue 9).
+        ({"GSTJOBS_OVERDUE_GRACE_MINUTES": "1000000000000"}, "GSTJOBS_OVERDUE_GRACE_MINUTES"),
+        ({"GSTJOBS_HEALTH_WINDOW_HOURS": "100000000000"}, "GSTJOBS_HEALTH_WINDOW_HOURS"),
+        ({"SMTP_HOST": "mail", "SMTP_FROM": "a@b.in", "SMTP_TIMEOUT": "1e12"}, "SMTP_TIMEOUT"),
+        ({"SMTP_HOST": "mail", "SMTP_FROM": "a@b.in", "SMTP_PORT": "99999"}, "SMTP_PORT"),
+        ({"SMTP_HOST": "mail", "SMTP_FROM": "notanemail"}, "email address"),
+        ({"GSTJOBS_TIMEZONE": "A/" + "b" * 298}, "GSTJOBS_TIMEZONE"),
+        ({"GSTJOBS_TIMEZONE": "IST"}, "Asia/Kolkata"),
+        ({"GSTJOBS_TIMEZONE": "+05:30"}, "Asia/Kolkata"),
+        ({"DATABASE_URL": "postgresql://u@h/db?bogus=1"}, "bogus"),
+        ({"APP_BASE_URL": "notaurl"}, "APP_BASE_URL"),
+        ({"GSTJOBS_NETWORK_TIMEOUT": "nan"}, "GSTJOBS_NETWORK_TIMEOUT"),
+        ({"GSTJOBS_DEADLINE_SLA_CHECK": "0"}, "GSTJOBS_DEADLINE_SLA_CHECK"),
+        ({"GSTJOBS_LOCK_TIMEOUT": "-1"}, "GSTJOBS_LOCK_TIMEOUT"),
         ({"GSTJOBS_NOTIFY_CAP": "lots"}, "GSTJOBS_NOTIFY_CAP"),
         ({"SMTP_HOST": "mail", "SMTP_FROM": "x@y", "SMTP_SECURITY": "tls"}, "SMTP_SECURITY"),
         ({"SMTP_HOST": "mail"}, "SMTP_FROM"),
@@ -85,3 +99,17 @@ def test_smtp_port_follows_security() -> None:
 def test_secrets_do_not_appear_in_settings_repr() -> None:
     s = load_settings({"DATABASE_URL": "postgresql://u:topsecret@h/db"})
     assert "topsecret" not in repr(s.database_url)
+
+
+def test_deadlines_default_to_a_multiple_of_the_max_and_can_be_set_per_job() -> None:
+    s = load_settings({"GSTJOBS_DEADLINE_HEARING_REMINDERS": "45"})
+    assert s.deadline_for("sla-check", 15) == 150
+    assert s.deadline_for("hearing-reminders", 30) == 45
+    assert load_settings({"GSTJOBS_DEADLINE_FACTOR": "3"}).deadline_for("sla-check", 15) == 45
+
+
+def test_known_libpq_options_are_accepted() -> None:
+    s = load_settings(
+        {"DATABASE_URL": "postgresql://u@h/db?sslmode=require&target_session_attrs=any"}
+    )
+    assert s.database_url is not None and s.database_url.query["sslmode"] == "require"

@@ -1,0 +1,145 @@
+"""What keeps a run inside its limits while it works: its deadline, its lock, signals.
+
+A run is stopped by raising ``Stopped`` in the main thread, for one of three reasons:
+
+- **its deadline** passed (``SIGALRM`` from an interval timer set at the start);
+- **its lock was lost**: the ledger session that holds the job's advisory lock died
+  (``idle_session_timeout``, a pooler or NAT dropping an idle link,
+  ``pg_terminate_backend``). A heartbeat thread keeps that session busy, so idle
+  timeouts never fire, and notices at once when it is gone (it then signals the main
+  thread with ``SIGUSR1``);
+- **a signal** from outside: ``SIGTERM`` (systemd stop, cron kill) or ``SIGINT``.
+
+psycopg waits for the server in slices of 0.1 s and runs Python signal handlers
+between them, so ``Stopped`` ends even a statement waiting on a silent network link
+within a fraction of a second. Around a commit the guard defers stopping (the reason
+is kept and raised right after), so a run never leaves a commit half-known.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Stopped(BaseException):
+    """The run was stopped from outside its work. ``reason`` says why, for the ledger."""
+
+    def __init__(self, reason: str, *, signal_name: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.signal_name = signal_name
+
+
+Ping = Callable[[], None]
+"""One round trip on the ledger session; raises when the session is gone."""
+
+
+class Guard:
+    """Deadline, heartbeat and signal handling for one run (use as a context manager)."""
+
+    def __init__(self, *, deadline_s: float, heartbeat_s: float, ping: Ping) -> None:
+        self.deadline_s = deadline_s
+        self.heartbeat_s = heartbeat_s
+        self._ping = ping
+        self._ledger_lock = threading.Lock()
+        self._stop_heartbeat = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lost: str | None = None
+        self._defer = 0
+        self._pending: Stopped | None = None
+        self._previous: dict[int, Any] = {}
+
+    # ------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Guard:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM, signal.SIGUSR1):
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        signal.setitimer(signal.ITIMER_REAL, max(self.deadline_s, 0.001))
+        self._thread = threading.Thread(target=self._heartbeat, name="gstjobs-heartbeat")
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self, wait_s: float = 2.0) -> bool:
+        """Stop the timer, the heartbeat and the handlers; whether the ledger is free
+        to use (False when the heartbeat is stuck on a dead link)."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self._stop_heartbeat.set()
+        free = True
+        if self._thread is not None:
+            self._thread.join(wait_s)
+            free = not self._thread.is_alive()
+            self._thread = None
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+        return free and self._lost is None
+
+    @property
+    def lock_lost(self) -> str | None:
+        """Why the lock was lost, if it was."""
+        return self._lost
+
+    # ------------------------------------------------------------ the ledger session
+    @contextmanager
+    def ledger(self) -> Iterator[None]:
+        """Hold while using the ledger connection from the main thread."""
+        with self._ledger_lock:
+            yield
+
+    def _heartbeat(self) -> None:
+        while not self._stop_heartbeat.wait(self.heartbeat_s):
+            try:
+                with self._ledger_lock:
+                    if self._stop_heartbeat.is_set():
+                        return
+                    self._ping()
+            except Exception as exc:  # the session holding the lock is gone
+                self._lost = f"lost its lock: the database session holding it ended ({exc})"
+                log.warning("run %s", self._lost)
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+                return
+
+    # ------------------------------------------------------------ stopping
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGALRM:
+            stop = Stopped(f"exceeded its deadline of {self.deadline_s:g} s")
+        elif signum == signal.SIGUSR1:
+            stop = Stopped(self._lost or "lost its lock")
+        else:
+            name = signal.Signals(signum).name
+            stop = Stopped(f"interrupted by {name}", signal_name=name)
+        if self._defer:
+            self._pending = self._pending or stop
+            return
+        raise stop
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Do not stop inside this block (a commit); a stop that came is raised after."""
+        self._defer += 1
+        try:
+            yield
+        finally:
+            self._defer -= 1
+        if not self._defer and self._pending is not None:
+            pending, self._pending = self._pending, None
+            raise pending
+
+    def check(self) -> None:
+        """Raise the stop that is due, if any (between phases of the work)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            raise pending
+        if self._lost is not None:
+            raise Stopped(self._lost)
