@@ -10,21 +10,26 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from typer._click.exceptions import NoArgsIsHelpError
 
-from gstjobs import __version__
+from gstjobs import __version__, render
 from gstjobs.clock import iso_z
 from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
 from gstjobs.config import load_env_file, load_settings
+from gstjobs.db import describe
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError, first_line
 from gstjobs.guard import Stopped
 from gstjobs.jobs import find
 from gstjobs.render import print_json
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     name="gstjobs",
@@ -87,85 +92,120 @@ def root(
     ctx.obj = common.AppState(load_settings(database_url=database_url), json_, quiet, verbose)
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """What a command line asks for, read with click's own parser (so ``-v`` given as an
+    option's value is a value, not the flag)."""
+
+    path: tuple[str, ...] = ()
+    json: bool = False
+    verbose: bool = False
+    job: str | None = None
+    """``gstjobs run JOB``: the job as given."""
+
+    @property
+    def command(self) -> str | None:
+        return self.path[0] if self.path else None
+
+
+def read_invocation(args: list[str]) -> Invocation:
+    params: dict[str, object] = {}
+    path: list[str] = []
+    command: Any = typer.main.get_command(app)
+    rest, parent = list(args), None
+    try:
+        while True:
+            ctx = command.make_context(
+                command.name or "gstjobs", rest, parent=parent, resilient_parsing=True
+            )
+            params.update({k: v for k, v in ctx.params.items() if v})
+            if not hasattr(command, "get_command"):
+                break
+            rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
+            sub = command.get_command(ctx, rest[0]) if rest else None
+            if sub is None:
+                break
+            path.append(rest[0])
+            command, rest, parent = sub, rest[1:], ctx
+    except Exception:  # an unparseable line: the error boundary still answers it
+        log.debug("could not read the command line", exc_info=True)
+    job = params.get("job")
+    return Invocation(
+        tuple(path),
+        bool(params.get("json_")),
+        bool(params.get("verbose")),
+        job if isinstance(job, str) else None,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the process exit code."""
+    """Entry point of the console script; returns the process exit code.
+
+    The one error boundary: every failure becomes one line on stderr and a documented
+    exit code (CONTRACT §2); with ``--json`` also one JSON document on stdout; for
+    ``health-report`` anything that keeps it from evaluating is UNKNOWN (3) with a
+    ``GSTJOBS UNKNOWN - reason`` line, never a WARNING or CRITICAL by accident.
+    """
     args = sys.argv[1:] if argv is None else argv
-    code = _main(args)
-    if code not in (0, 1, 2, 3) and _command_of(args) == "health-report":
-        # A monitoring check that cannot evaluate is UNKNOWN (3), whatever the reason:
-        # Nagios would read 69 or 78 as UNKNOWN anyway, but 2 as CRITICAL.
-        return 3
-    return code
-
-
-def _main(args: list[str]) -> int:
-    verbose = any(a in ("-v", "--verbose") for a in args)
+    how = read_invocation(args)
     command = typer.main.get_command(app)
     try:
         result = command.main(args, prog_name="gstjobs", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(exc.exit_code)
+    except NoArgsIsHelpError as exc:  # a bare group: its help, as --help would
+        render.stdout.print(exc.ctx.get_help(), markup=False, highlight=False)
+        return 0
     except typer.Abort:
-        _error("aborted")
-        return 130
+        return _fail(how, "aborted", 130)
     except typer.TyperException as exc:  # click usage errors: unknown command, bad option
-        _error(f"{exc.format_message()} (see gstjobs --help)", args)
-        code = int(getattr(exc, "exit_code", 2))
-        return 3 if _command_of(args) == "health-report" else code
+        return _fail(how, f"{exc.format_message()} (see gstjobs --help)", 2)
     except GstjobsError as exc:
-        if verbose:
-            traceback.print_exc()
-        _error(exc.message, args, exc.details)
-        if _command_of(args) == "health-report" and exc.exit_code == UsageError.exit_code:
-            return 3
-        return exc.exit_code
-    except OperationalError as exc:
-        if verbose:
-            traceback.print_exc()
-        _error(str(DatabaseUnavailable.__doc__), args, first_line(exc))
-        return DatabaseUnavailable.exit_code
+        _traceback(how)
+        return _fail(how, exc.message, exc.exit_code, exc.details)
+    except DBAPIError as exc:
+        _traceback(how)
+        lost = isinstance(exc, OperationalError | InterfaceError) and not _timed_out(exc)
+        return _fail(how, describe(exc), DatabaseUnavailable.exit_code if lost else 1)
     except Stopped as exc:
-        _error(f"{exc.reason}; the run, if one started, is recorded as failed")
-        return 130 if exc.signal_name == "SIGINT" else 1
+        message = f"{exc.reason}; the run, if one started, is recorded as failed"
+        return _fail(how, message, 130 if exc.signal_name == "SIGINT" else 1)
     except KeyboardInterrupt:
-        _error("interrupted by SIGINT")
-        return 130
+        return _fail(how, "interrupted by SIGINT", 130)
     except Exception as exc:  # a bug: still one line, unless -v
-        if verbose:
-            traceback.print_exc()
-        _error(
-            f"internal error: {type(exc).__name__}: {first_line(exc)} "
-            "(run with -v for the traceback)"
-        )
-        return 1
+        _traceback(how)
+        message = f"internal error: {type(exc).__name__}: {first_line(exc)}"
+        return _fail(how, message + " (run with -v for the traceback)", 1)
 
 
-_GLOBAL_WITH_VALUE = ("--env-file", "--database-url")
+def _timed_out(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in ("57014", "55P03")
 
 
-def _command_of(args: list[str]) -> str | None:
-    """The command word of a command line (skipping global options and their values)."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in _GLOBAL_WITH_VALUE:
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return None
+def _traceback(how: Invocation) -> None:
+    if how.verbose:
+        traceback.print_exc()
 
 
-def _error(message: str, args: list[str] | None = None, details: str | None = None) -> None:
-    """One line on stderr; with --json also the seed's error response on stdout."""
+def _fail(how: Invocation, message: str, code: int, details: str | None = None) -> int:
+    """One line on stderr; the JSON error document or the UNKNOWN status line on stdout."""
     sys.stderr.write(f"gstjobs: {message}" + (f" ({details})" if details else "") + "\n")
-    if args and "--json" in args:
+    if how.command == "health-report":
+        if how.json:
+            print_json(
+                {"status": "UNKNOWN", "exitCode": 3, "error": message, "errorDetails": details}
+            )
+        else:
+            sys.stdout.write(f"GSTJOBS UNKNOWN - {message}\n")
+        return 3
+    if how.json:
         doc: dict[str, object] = {"success": False}
-        if _command_of(args) == "run" and args.index("run") + 1 < len(args):
-            doc["job"] = _job_name(args[args.index("run") + 1])
+        if how.command == "run" and how.job:
+            doc["job"] = _job_name(how.job)
         doc |= {"error": message, "errorDetails": details, "executedAt": iso_z(datetime.now(UTC))}
         print_json(doc)
+    return code
 
 
 def _job_name(given: str) -> str:

@@ -31,6 +31,22 @@ def parse_moment(value: str, tz: ZoneInfo, *, option: str = "--as-of") -> dateti
         raise UsageError(f"{option} {value!r} is out of range; use a date after year 1.") from None
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""A moment the jobs can run as falls in [EARLIEST, LATEST): they add days and months to
+it, and a year-9999 moment would overflow after the work was committed."""
+
+
+def check_in_range(moment: datetime, option: str = "--as-of") -> datetime:
+    """``moment``, or UsageError when it is outside what the jobs can handle."""
+    if not EARLIEST <= moment < LATEST:
+        raise UsageError(
+            f"{option} {moment:%Y-%m-%d} is outside what gstjobs handles "
+            f"({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}); give a moment in that range."
+        )
+    return moment
+
+
 def parse_since(value: str, tz: ZoneInfo, now: datetime) -> datetime:
     """``--since``: a relative span such as 30m, 24h, 7d, 2w, or an ISO 8601 moment."""
     match = _RELATIVE.match(value.strip().lower())

@@ -24,17 +24,18 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine
 
 from gstjobs import ledger
+from gstjobs.clock import check_in_range
 from gstjobs.config import Settings
 from gstjobs.core import JobContext, JobSpec, Results
 from gstjobs.db import Database, connect, describe, is_connection_lost, make_engine
-from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
+from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, first_line
 from gstjobs.guard import Guard, Stopped
 from gstjobs.migrate import require_current
 from gstjobs.tenants import Selection
@@ -48,9 +49,6 @@ RECORD_WAIT_S = 4.0
 """How long a stopped run waits to record itself before it gives up and exits."""
 CANCEL_WAIT_S = 1.5
 """How long a stopped run waits for the server to cancel its running statement."""
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-"""``--as-of`` must fall in [EARLIEST, LATEST): the jobs add days and months to it."""
 
 
 @dataclass(frozen=True)
@@ -103,16 +101,9 @@ class Limits:
         )
 
 
-def check_as_of(as_of: datetime | None) -> None:
-    if as_of is not None and not EARLIEST <= as_of < LATEST:
-        raise UsageError(
-            f"--as-of {as_of:%Y-%m-%d} is outside what the jobs handle "
-            f"({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}); give a moment in that range."
-        )
-
-
 def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest) -> RunOutcome:
-    check_as_of(request.as_of)
+    if request.as_of is not None:
+        check_in_range(request.as_of)
     limits = Limits.of(spec, settings)
     ledger_engine = make_engine(
         db, settings, purpose=spec.cli_name, statement_timeout_s=LEDGER_STATEMENT_TIMEOUT_S

@@ -14,8 +14,8 @@ import typer
 from rich.console import RenderableType
 from sqlalchemy import Connection, Engine
 
-from gstjobs import render
-from gstjobs.clock import parse_moment
+from gstjobs import render, tenants
+from gstjobs.clock import check_in_range, parse_moment
 from gstjobs.config import Settings
 from gstjobs.db import Database, connect, make_engine, resolve
 from gstjobs.errors import UsageError
@@ -82,7 +82,15 @@ def parse_tenants(values: list[str] | None) -> tuple[UUID, ...]:
 
 
 def parse_as_of(value: str | None, app_state: AppState) -> datetime | None:
-    return parse_moment(value, app_state.settings.tz) if value else None
+    return check_in_range(parse_moment(value, app_state.settings.tz)) if value else None
+
+
+def known_tenants(conn: Connection, values: list[str] | None) -> list[UUID]:
+    """The --tenant values as ids of practices that exist; UsageError (exit 2) otherwise."""
+    wanted = parse_tenants(values)
+    if wanted:
+        tenants.load(conn, wanted)  # raises for an id no practice has
+    return list(wanted)
 
 
 JsonOption = Annotated[

@@ -15,7 +15,14 @@ from rich.table import Table
 from rich.text import Text
 
 from gstjobs.clock import iso_z
-from gstjobs.commands.common import JsonOption, TenantOption, parse_tenants, show, state
+from gstjobs.commands.common import (
+    JsonOption,
+    TenantOption,
+    known_tenants,
+    parse_tenants,
+    show,
+    state,
+)
 from gstjobs.errors import UsageError
 from gstjobs.migrate import require_current
 from gstjobs.notify import outbox
@@ -69,9 +76,10 @@ def list_(
     app_state = state(ctx, json_)
     if status is not None and status not in outbox.STATUSES:
         raise UsageError(f"--status {status!r} is not one of {', '.join(outbox.STATUSES)}.")
-    wanted = list(parse_tenants(tenant)) or None
+    parse_tenants(tenant)  # a malformed id is a usage error before any connection
     with app_state.connection("notify list") as conn:
         require_current(conn)
+        wanted = known_tenants(conn, tenant) or None
         queue = outbox.list_queue(conn, status=status, tenants=wanted, limit=limit)
     tz = app_state.settings.tz
     show(app_state, lambda: _queue_json(queue), lambda: _queue_table(queue, tz))

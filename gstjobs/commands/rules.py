@@ -11,7 +11,14 @@ from rich.text import Text
 
 from gstjobs.automation.rules import parse_rules_text
 from gstjobs.automation.store import RuleRow, list_rules
-from gstjobs.commands.common import JsonOption, TenantOption, parse_tenants, show, state
+from gstjobs.commands.common import (
+    JsonOption,
+    TenantOption,
+    known_tenants,
+    parse_tenants,
+    show,
+    state,
+)
 from gstjobs.errors import UsageError
 from gstjobs.migrate import require_current
 
@@ -26,10 +33,10 @@ def register(root: typer.Typer) -> None:
 def list_(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = False) -> None:
     """Every automation rule, with whether it is valid and when it last ran."""
     app_state = state(ctx, json_)
-    tenants = parse_tenants(tenant)
+    parse_tenants(tenant)  # a malformed id is a usage error before any connection
     with app_state.connection("rules list") as conn:
         require_current(conn)
-        rows = list_rules(conn, tenants)
+        rows = list_rules(conn, known_tenants(conn, tenant))
     show(app_state, lambda: {"rules": [_row_json(r) for r in rows]}, lambda: _table(rows))
 
 

@@ -192,3 +192,46 @@ def test_failed_run_with_json_still_says_one_line_on_stderr(cli: Any, engine: En
     assert result.code == 1
     assert result.json()["success"] is False
     assert "failed" in one_line(result.stderr)
+
+
+@pytest.mark.parametrize("group", [(), ("db",), ("notify",), ("rules",)])
+def test_a_bare_group_prints_its_help(cli: Any, group: tuple[str, ...]) -> None:
+    result = cli(*group)
+    assert result.code == 0
+    assert "Usage: gstjobs" in result.stdout
+    assert "(see gstjobs --help)" not in result.stderr
+
+
+UNKNOWN_TENANT = "3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "sla-check"),
+        ("notify", "list"),
+        ("notify", "send"),
+        ("rules", "list"),
+        ("analytics",),
+    ],
+)
+def test_an_unknown_tenant_is_a_usage_error_everywhere(cli: Any, args: tuple[str, ...]) -> None:
+    result = cli(*args, "--tenant", UNKNOWN_TENANT, "--json")
+    assert result.code == 2, result.stderr
+    assert "no tenant with id" in one_line(result.stderr)
+    assert result.json()["success"] is False
+
+
+def test_dash_v_as_an_option_value_is_a_value(cli: Any) -> None:
+    result = cli("run", "sla-check", "--tenant", "-v")
+    assert result.code == 2
+    assert "Traceback" not in result.stderr
+    assert "--tenant '-v' is not a UUID" in one_line(result.stderr)
+
+
+def test_health_report_that_cannot_evaluate_says_unknown_on_stdout(cli: Any) -> None:
+    result = cli("health-report", env={"GSTJOBS_NETWORK_TIMEOUT": "lots"})
+    assert result.code == 3
+    assert result.stdout.startswith("GSTJOBS UNKNOWN - GSTJOBS_NETWORK_TIMEOUT")
+    as_json = cli("health-report", "--json", env={"GSTJOBS_NETWORK_TIMEOUT": "lots"})
+    assert as_json.code == 3 and as_json.json()["status"] == "UNKNOWN"

@@ -70,3 +70,36 @@ def test_list_shows_validity_per_tenant(engine: Engine, cli: Any) -> None:
     assert got[str(bad)]["problem"].startswith("actions[0] does nothing")
     human = cli("rules", "list")
     assert human.code == 0 and "does nothing" in human.stdout
+
+
+def test_list_names_a_rule_no_decoder_can_read_in_one_line(engine: Engine, cli: Any) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(
+            text(
+                "INSERT INTO automation_rules (tenant_id, name, trigger_event, conditions) "
+                "VALUES (:t, 'Deep', 'task_overdue', CAST(:c AS jsonb))"
+            ),
+            {"t": t, "c": '{"a": ' + "[" * 3000 + "]" * 3000 + "}"},
+        )
+    listed = cli("rules", "list", "--json")
+    assert listed.code == 0, listed.stderr
+    (rule,) = listed.json()["rules"]
+    assert "nested too deeply" in (rule.get("problem") or "")
+    assert cli("rules", "list").code == 0
+
+
+def test_validate_refuses_a_file_no_decoder_can_read(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(
+        '{"name": "x", "trigger_event": "task_overdue", "conditions": '
+        + "[" * 3000
+        + "]" * 3000
+        + "}"
+    )
+    result = cli("rules", "validate", str(path))
+    assert result.code == 2 and "nested too deeply" in result.stderr
+    assert "Traceback" not in result.stderr

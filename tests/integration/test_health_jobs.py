@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, text
 
+from gstjobs import ledger
 from gstjobs.health.jobs import SystemHealth, system_health
 from gstjobs.jobs import JOBS
 from tests.conftest import AS_OF
@@ -164,3 +165,61 @@ def test_notifications_pending_over_an_hour(engine: Engine, minutes: int, critic
     assert [f.level for f in h.findings() if f.subject == "outbox"] == (
         ["CRITICAL"] if critical else []
     )
+
+
+def _live_run(engine: Engine, holder: Any, started_ago: timedelta) -> int:
+    """A run still going: its row, and its job's lock held by ``holder``'s session."""
+    holder.execute(
+        text("SELECT pg_advisory_lock(hashtext('gstjobs'), hashtext(:job))"), {"job": SLA}
+    )
+    pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "INSERT INTO job_runs (job_name, status, host, pid, backend_pid, started_at) "
+                    "VALUES (:j, 'running', 'test-host', 1, :pid, :st) RETURNING id"
+                ),
+                {"j": SLA, "pid": pid, "st": AS_OF - started_ago},
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize(("running_for", "critical"), [(14, False), (16, True)])
+def test_a_run_still_running_past_its_max_is_critical(
+    engine: Engine, running_for: int, critical: bool
+) -> None:
+    healthy_ledger(engine)
+    with engine.connect() as holder:
+        run_id = _live_run(engine, holder, timedelta(seconds=running_for))
+        stuck = [m for lvl, m in sla_findings(engine) if lvl == "CRITICAL" and "running for" in m]
+        with engine.connect() as conn:
+            (row,) = [r for r in ledger.status(conn, AS_OF, IST, JOBS) if r.job == SLA]
+    assert bool(stuck) is critical
+    if critical:
+        assert f"run #{run_id} has been running for 16s, over its maximum of 15s" in stuck[0]
+    assert row.last_status == "running" and row.running_for_s == running_for
+    assert row.over_time is critical
+
+
+@pytest.mark.parametrize(("held_minutes", "warned"), [(10, False), (20, True)])
+def test_runs_skipped_behind_a_run_older_than_the_interval_warn(
+    engine: Engine, held_minutes: int, warned: bool
+) -> None:
+    """sla-check runs every 15 minutes: a skip behind a run 10 minutes old is a harmless
+    overlap, one behind a run 20 minutes old lost a scheduled run."""
+    healthy_ledger(engine)
+    with engine.connect() as holder:
+        run_id = _live_run(engine, holder, timedelta(minutes=held_minutes + 1))
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO job_runs (job_name, status, host, pid, started_at, blocked_by) "
+                    "VALUES (:j, 'skipped', 'test-host', 2, :st, :by)"
+                ),
+                {"j": SLA, "st": AS_OF - timedelta(minutes=1), "by": run_id},
+            )
+        found = [m for lvl, m in sla_findings(engine) if lvl == "WARNING" and "skipped" in m]
+    assert bool(found) is warned
+    if warned:
+        assert "longer than the schedule interval (15 min)" in found[0]

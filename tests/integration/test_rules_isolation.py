@@ -236,3 +236,47 @@ def test_one_tenants_rule_never_touches_another_tenants_rows(
         (theirs["t"], theirs["event"])
     }
     assert fired.executed == 2  # mine on my corrupt event, theirs on their event
+
+
+DEEP = '{"a": ' + "[" * 3000 + "]" * 3000 + "}"
+HUGE = '{"days_overdue": ' + "9" * 5000 + "}"
+
+
+@pytest.mark.parametrize("conditions", [DEEP, HUGE])
+def test_a_rule_no_decoder_could_read_is_refused_by_the_database(
+    engine: Engine, conditions: str
+) -> None:
+    w = setup_tenant(engine)
+    with engine.begin() as conn, pytest.raises(DBAPIError, match="automation rule conditions"):
+        conn.execute(
+            text(
+                "INSERT INTO automation_rules (tenant_id, name, trigger_event, conditions) "
+                "VALUES (:t, 'x', 'task_overdue', CAST(:c AS jsonb))"
+            ),
+            {"t": w["t"], "c": conditions},
+        )
+
+
+@pytest.mark.parametrize("conditions", [DEEP, HUGE])
+def test_a_stored_rule_no_decoder_can_read_fails_alone(
+    engine: Engine, settings: Settings, conditions: str
+) -> None:
+    """Written before migration 006 (triggers off): logged failed, the rest carries on."""
+    w = setup_tenant(engine)
+    with engine.begin() as conn:
+        good = factory.rule(conn, w["t"], "task_overdue", {}, NOTIFY_ASSIGNEE, name="Good")
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        bad = conn.execute(
+            text(
+                "INSERT INTO automation_rules (tenant_id, name, trigger_event, conditions, actions)"
+                " VALUES (:t, 'Unreadable', 'task_overdue', CAST(:c AS jsonb), CAST(:a AS jsonb))"
+                " RETURNING id"
+            ),
+            {"t": w["t"], "c": conditions, "a": '[{"type": "notify", "recipient": "assignee"}]'},
+        ).scalar_one()
+    fired = process(engine, settings, AS_OF)
+    assert (fired.executed, fired.failed) == (2, 1)
+    logs = {r.rule_id: r for r in rows(engine, "SELECT * FROM automation_logs")}
+    assert logs[good].status == "success"
+    assert logs[bad].status == "failed" and "cannot be read" in logs[bad].error_message
+    assert count(engine, "notifications") == 1
