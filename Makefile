@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Every job, in the order a day would run them (a meta-test keeps this list complete).
 JOBS   := sla-check hearing-reminders deadline-alerts analytics-snapshot health-check deliver
 
-.PHONY: venv demo test test-embedded test-local lint bench clean
+.PHONY: venv demo test test-embedded test-local lint bench faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: venv
 ## test: the whole suite, on GSTJOBS_TEST_DATABASE_URL or, unset, the embedded server.
 test: venv lint
 	$(BIN)/python -m pytest -q
+
+## faults: the fault suite's long run (many kill rounds, many fuzz cases); `make test`
+## runs the same tests with a few rounds each.
+faults: venv
+	GSTJOBS_FAULTS=1 $(BIN)/python -m pytest -q -s tests/faults
 
 lint: venv
 	$(BIN)/ruff check gstjobs tests bench
