@@ -72,9 +72,11 @@ HOLDER = text(
 START = text(
     """
     INSERT INTO job_runs (job_name, status, trigger, host, pid, backend_pid, backend_start,
-                          as_of, dry_run, tenant_filter, deadline_s, blocked_by, started_at)
+                          as_of, dry_run, tenant_filter, deadline_s, blocked_by, as_of_forced,
+                          started_at)
     SELECT :job, :status, :trigger, :host, :pid, a.pid, a.backend_start,
-           :as_of, :dry_run, :tenant_filter, :deadline_s, :blocked_by, clock_timestamp()
+           :as_of, :dry_run, :tenant_filter, :deadline_s, :blocked_by, :as_of_forced,
+           clock_timestamp()
     FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
     RETURNING id, started_at, backend_pid
     """
@@ -102,7 +104,7 @@ STATUS_SQL = text(
         SELECT r.id, r.job_name, {EFFECTIVE_STATUS} AS status, r.started_at, r.duration_ms,
                r.error
         FROM job_runs r
-        WHERE r.job_name = ANY(CAST(:names AS text[]))
+        WHERE r.job_name = ANY(CAST(:names AS text[])) AND NOT r.dry_run
     ), last AS (
         SELECT DISTINCT ON (job_name) job_name, id, status, started_at, duration_ms, error
         FROM runs WHERE status <> 'skipped'
@@ -133,7 +135,8 @@ HISTORY_SQL = text(
     f"""
     SELECT * FROM (
         SELECT r.id, r.job_name, {EFFECTIVE_STATUS} AS status, r.trigger, r.host, r.pid,
-               r.started_at, r.finished_at, r.duration_ms, r.as_of, r.dry_run, r.results,
+               r.started_at, r.finished_at, r.duration_ms, r.as_of, r.dry_run, r.as_of_forced,
+               r.results,
                CASE WHEN r.status = 'running' AND NOT {ALIVE}
                     THEN 'the process running this job died before recording an outcome'
                     ELSE r.error END AS error
@@ -187,6 +190,7 @@ def start(
     tenants: Sequence[UUID],
     deadline_s: float | None = None,
     blocked_by: int | None = None,
+    as_of_forced: bool = False,
 ) -> Started:
     """Open a run's record (``running``, or ``skipped`` closed at once by ``finish``)."""
     row = conn.execute(
@@ -202,6 +206,7 @@ def start(
             "tenant_filter": list(tenants) or None,
             "deadline_s": round(deadline_s) if deadline_s is not None else None,
             "blocked_by": blocked_by,
+            "as_of_forced": as_of_forced,
         },
     ).one()
     return Started(row.id, row.started_at, row.backend_pid)
@@ -303,6 +308,7 @@ class RunRow:
     dry_run: bool
     results: dict[str, Any] | None
     error: str | None
+    as_of_forced: bool = False
 
 
 def schedule_times(spec: JobSpec, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -374,6 +380,7 @@ def history(
             dry_run=r.dry_run,
             results=r.results,
             error=r.error,
+            as_of_forced=r.as_of_forced,
         )
         for r in rows
     ]

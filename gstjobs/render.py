@@ -100,7 +100,10 @@ def run_table(outcome: RunOutcome, tz: ZoneInfo) -> RenderableType:
     table.add_row("database", outcome.database)
     table.add_row("as of", _when(outcome.as_of, tz))
     table.add_row("took", seconds_text(outcome.duration_s))
-    for key, value in outcome.results.items():
+    # A skipped run did nothing: its zeroed keys (kept in JSON for the contract) would
+    # read as results here.
+    shown = {} if outcome.status == "skipped" else outcome.results
+    for key, value in shown.items():
         if isinstance(value, list | dict):
             value = json.dumps(value, default=str) if value else "—"
         table.add_row(key, str(value))
@@ -193,6 +196,7 @@ def history_json(rows: Sequence[RunRow]) -> dict[str, Any]:
                 "durationSeconds": r.duration_s,
                 "asOf": iso_z(r.as_of) if r.as_of else None,
                 "dryRun": r.dry_run,
+                "asOfForced": r.as_of_forced,
                 "results": r.results,
                 "error": r.error,
             }
@@ -227,7 +231,9 @@ def history_table(rows: Sequence[RunRow], tz: ZoneInfo) -> RenderableType:
             _when(r.started_at, tz),
             _status(r.status),
             seconds_text(r.duration_s) if r.duration_s is not None else "—",
-            r.trigger + (" (dry run)" if r.dry_run else ""),
+            r.trigger
+            + (" (dry run)" if r.dry_run else "")
+            + (" (forced)" if r.as_of_forced else ""),
             r.host,
             summary,
         )

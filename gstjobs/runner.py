@@ -24,18 +24,18 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from gstjobs import ledger
 from gstjobs.clock import check_in_range
 from gstjobs.config import Settings
 from gstjobs.core import JobContext, JobSpec, Results
 from gstjobs.db import Database, connect, describe, is_connection_lost, make_engine
-from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, first_line
+from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
 from gstjobs.guard import Guard, Stopped
 from gstjobs.migrate import require_current
 from gstjobs.tenants import Selection
@@ -51,12 +51,19 @@ CANCEL_WAIT_S = 1.5
 """How long a stopped run waits for the server to cancel its running statement."""
 
 
+AS_OF_TOLERANCE = timedelta(minutes=5)
+"""How far from the database clock ``--as-of`` may be on a run that writes, without
+``--force``: a run at another moment flags, sends and suppresses as if it were then."""
+
+
 @dataclass(frozen=True)
 class RunRequest:
     tenants: tuple[UUID, ...] = ()
     as_of: datetime | None = None
     dry_run: bool = False
     trigger: str = "manual"
+    force: bool = False
+    """Write as of ``as_of`` even when it is far from the database clock."""
 
 
 @dataclass(frozen=True)
@@ -121,13 +128,16 @@ def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest
             if ledger.abandon_dead(conn, spec.name):
                 log.warning("recorded the dead run(s) of %s as abandoned", spec.cli_name)
             tenants = load_tenants(conn, request.tenants)
-            if not ledger.try_lock(conn, spec.name):
+            _check_time_travel(conn, request)
+            # A dry run changes nothing: it takes no lock, so it never makes a real run
+            # record itself skipped (and two dry runs may look at once).
+            if not request.dry_run and not ledger.try_lock(conn, spec.name):
                 return _record_skipped(conn, spec, db, request)
             run = _Run(spec, settings, db, request, limits, conn, ledger_engine, work_engine)
             try:
                 return run.execute(tenants)
             finally:
-                if run.ledger_usable:
+                if run.ledger_usable and not request.dry_run:
                     with suppress(Exception):
                         ledger.unlock(conn, spec.name)
                 else:
@@ -135,6 +145,21 @@ def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest
     finally:
         ledger_engine.dispose()
         work_engine.dispose()
+
+
+def _check_time_travel(conn: Connection, request: RunRequest) -> None:
+    """UsageError for a writing run as of a moment far from the database clock."""
+    if request.as_of is None or request.dry_run or request.force:
+        return
+    now = conn.execute(text("SELECT now()")).scalar_one()
+    if abs(request.as_of - now) > AS_OF_TOLERANCE:
+        days = abs(request.as_of - now).total_seconds() / 86400
+        span = f"{days:.0f} day(s)" if days >= 1 else f"{days * 24:.1f} hour(s)"
+        raise UsageError(
+            f"--as-of is {span} from the database clock: a run that writes would flag, "
+            "send and suppress as if it were then. Add --dry-run to look, or --force to "
+            "write anyway (recorded in history)."
+        )
 
 
 def _record_skipped(
@@ -183,6 +208,7 @@ def _start_fields(spec: JobSpec, request: RunRequest, status: str) -> dict[str, 
         "as_of": request.as_of,
         "dry_run": request.dry_run,
         "tenants": request.tenants,
+        "as_of_forced": request.force and request.as_of is not None,
     }
 
 

@@ -46,6 +46,14 @@ def run(
             "(manual when started from a terminal)."
         ),
     ] = "auto",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --as-of far from now and no --dry-run: write anyway, as if it were "
+            "then (recorded in history).",
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Run one job now: lock, record, work, summarise; exit 0, 1, 2, 69 or 78."""
@@ -57,6 +65,7 @@ def run(
         tenants=parse_tenants(tenant),
         as_of=parse_as_of(as_of, app_state),
         dry_run=dry_run,
+        force=force,
         trigger=trigger if trigger != "auto" else ("manual" if is_tty() else "scheduled"),
     )
     outcome = runner.execute(spec, app_state.settings, app_state.db, request)

@@ -46,6 +46,7 @@ JOB_STATS = text(
                    AS has_errors
         FROM job_runs
         WHERE status IN ('success', 'failed', 'abandoned') AND started_at <= :now
+          AND NOT dry_run
     )
     SELECT j.name,
            coalesce(min(r.n) FILTER (WHERE r.status = 'success'), count(r.n) + 1) - 1
@@ -81,7 +82,7 @@ schedule interval: a scheduled run was lost to a run that should have ended."""
 RAN_RECENTLY = text(
     """
     SELECT count(*) FROM job_runs
-    WHERE status <> 'skipped' AND started_at > :since AND started_at <= :now
+    WHERE status <> 'skipped' AND NOT dry_run AND started_at > :since AND started_at <= :now
     """
 )
 

@@ -6,6 +6,9 @@
 -- harmless overlap.
 ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS deadline_s integer;
 ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS blocked_by bigint;
+-- A run told to act as of another moment than the database clock (--as-of … --force):
+-- it changed live data as if it were then, and history says so.
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS as_of_forced boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS job_runs_skipped_idx ON job_runs (started_at) WHERE status = 'skipped';
 
 -- ---------------------------------------------------------------- practice time zones

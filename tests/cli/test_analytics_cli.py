@@ -184,7 +184,7 @@ def test_backfill_bad_dates_exit_2_with_one_line(
 def test_run_analytics_snapshot_json(cli: Any, engine: Engine) -> None:
     with engine.begin() as conn:
         factory.tenant(conn)
-    r = cli("run", "analytics-snapshot", "--as-of", "2026-01-15T23:59", "--json")
+    r = cli("run", "analytics-snapshot", "--force", "--as-of", "2026-01-15T23:59", "--json")
     assert r.code == 0, r.stderr
     doc = r.json()
     assert doc["asOf"] == "2026-01-15T18:29:00Z"

@@ -24,7 +24,7 @@ def test_success_exits_0_with_seed_json(cli: Any, engine: Engine) -> None:
     with engine.begin() as conn:
         t = factory.tenant(conn)
         factory.task(conn, t, due=AS_OF - timedelta(days=1))
-    result = cli("run", "sla-check", "--as-of", "2026-01-15T10:00", "--json")
+    result = cli("run", "sla-check", "--force", "--as-of", "2026-01-15T10:00", "--json")
     assert result.code == 0, result.stderr
     doc = result.json()
     assert doc["success"] is True
@@ -49,7 +49,7 @@ def test_failed_job_exits_1_and_is_recorded(cli: Any, engine: Engine) -> None:
     with engine.begin() as conn:
         t = factory.tenant(conn, timezone="Not/AZone")
         factory.task(conn, t, due=AS_OF - timedelta(days=1))
-    result = cli("run", "sla-check", "--as-of", "2026-01-15T10:00", "--json")
+    result = cli("run", "sla-check", "--force", "--as-of", "2026-01-15T10:00", "--json")
     assert result.code == 1
     doc = result.json()
     assert doc["success"] is False

@@ -40,7 +40,13 @@ def test_run_sends_over_smtp_and_prints_only_counts(cli: Any, engine: Engine) ->
     setup_hearing(engine)
     with smtp_server() as smtp:
         result = cli(
-            "run", "hearing-reminders", "--as-of", AS_OF.isoformat(), "--json", env=smtp.env()
+            "run",
+            "hearing-reminders",
+            "--force",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--json",
+            env=smtp.env(),
         )
         assert result.code == 0, result.stderr
         doc = result.json()
@@ -62,6 +68,7 @@ def test_without_smtp_messages_become_eml_files(cli: Any, engine: Engine, tmp_pa
         "-v",
         "run",
         "hearing-reminders",
+        "--force",
         "--as-of",
         AS_OF.isoformat(),
         env={"GSTJOBS_OUTBOX_DIR": str(outbox)},
@@ -79,7 +86,13 @@ def test_list_shows_the_queue_and_send_drains_it(cli: Any, engine: Engine) -> No
     tenant = setup_hearing(engine)
     with smtp_server(running=False) as smtp:
         down = cli(
-            "run", "hearing-reminders", "--as-of", AS_OF.isoformat(), "--json", env=smtp.env()
+            "run",
+            "hearing-reminders",
+            "--force",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--json",
+            env=smtp.env(),
         )
         assert down.code == 0
         assert down.json()["results"]["notificationsFailed"] == 2

@@ -106,7 +106,7 @@ def _gstjobs(url: URL, outbox: Path, *args: str) -> subprocess.Popen[bytes]:
 
 def _clean_pass(url: URL, outbox: Path) -> None:
     for job in JOBS:
-        proc = _gstjobs(url, outbox, "run", job, "--as-of", AS_OF, "--trigger", "manual")
+        proc = _gstjobs(url, outbox, "run", job, "--force", "--as-of", AS_OF, "--trigger", "manual")
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, f"{job}: {err.decode()}"
 
@@ -197,7 +197,15 @@ def test_kills_and_concurrency_lose_nothing_and_do_nothing_twice(
     kills = terms = started = 0
     for _ in range(ROUNDS):
         procs = [
-            _gstjobs(db_url, tmp_path / "chaos-outbox", "run", rng.choice(JOBS), "--as-of", AS_OF)
+            _gstjobs(
+                db_url,
+                tmp_path / "chaos-outbox",
+                "run",
+                rng.choice(JOBS),
+                "--force",
+                "--as-of",
+                AS_OF,
+            )
             for _ in range(CONCURRENCY)
         ]
         started += len(procs)

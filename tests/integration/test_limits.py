@@ -25,7 +25,7 @@ from tests.conftest import AS_OF, clean_env, url_text
 from tests.support import factory
 from tests.support.proxy import link_proxy
 
-RUN = ("run", "sla-check", "--json", "--as-of", AS_OF.isoformat())
+RUN = ("run", "sla-check", "--force", "--json", "--as-of", AS_OF.isoformat())
 
 
 def _start(url: URL, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:

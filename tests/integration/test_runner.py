@@ -46,6 +46,7 @@ def _blocked_run(engine: Engine, db_url: URL) -> tuple[subprocess.Popen[str], An
             "run",
             "sla-check",
             "--json",
+            "--force",
             "--as-of",
             AS_OF.isoformat(),
         ],
@@ -61,7 +62,7 @@ def _blocked_run(engine: Engine, db_url: URL) -> tuple[subprocess.Popen[str], An
 def test_concurrent_run_is_skipped_and_exits_0(engine: Engine, db_url: URL, cli: Any) -> None:
     first, holder = _blocked_run(engine, db_url)
     try:
-        second = cli("run", "sla-check", "--json", "--as-of", AS_OF.isoformat())
+        second = cli("run", "sla-check", "--force", "--json", "--as-of", AS_OF.isoformat())
         assert second.code == 0, second.stderr
         assert second.json()["status"] == "skipped"
         assert second.json()["success"] is True
@@ -107,7 +108,7 @@ def test_killed_run_is_marked_abandoned(engine: Engine, db_url: URL, cli: Any) -
     run = history.json()["runs"][0]
     assert "died" in run["error"]
     # Its lock went with it: the next run records it abandoned and does the work.
-    again = cli("run", "sla-check", "--json", "--as-of", AS_OF.isoformat())
+    again = cli("run", "sla-check", "--force", "--json", "--as-of", AS_OF.isoformat())
     assert again.code == 0 and again.json()["status"] == "success"
     assert again.json()["results"]["newlyOverdue"] == 1
     runs = cli("history", "--json").json()["runs"]
@@ -199,3 +200,35 @@ def test_a_monitoring_role_never_abandons_a_live_run(engine: Engine, db_url: URL
 def test_environment_is_clean() -> None:
     assert "DATABASE_URL" not in clean_env()
     assert all(not k.startswith("GSTJOBS_") for k in clean_env())
+
+
+def test_time_travel_that_writes_needs_force_and_is_recorded(engine: Engine, cli: Any) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        factory.task(conn, t, due=AS_OF - timedelta(days=1))
+    refused = cli("run", "sla-check", "--as-of", "2027-06-01", "--json")
+    assert refused.code == 2
+    assert "--dry-run" in refused.stderr and "--force" in refused.stderr
+    with engine.connect() as conn:  # refused before anything was written
+        assert conn.execute(text("SELECT count(*) FROM job_runs")).scalar() == 0
+    looked = cli("run", "sla-check", "--as-of", "2027-06-01", "--dry-run", "--json")
+    assert looked.code == 0 and looked.json()["results"]["newlyOverdue"] == 1
+    forced = cli("run", "sla-check", "--as-of", "2027-06-01", "--force", "--json")
+    assert forced.code == 0 and forced.json()["results"]["newlyOverdue"] == 1
+    runs = cli("history", "--json").json()["runs"]
+    assert [(r["dryRun"], r["asOfForced"]) for r in runs] == [(False, True), (True, False)]
+    now = cli("run", "sla-check", "--json")  # the database clock needs nothing
+    assert now.code == 0
+
+
+def test_a_dry_run_takes_no_lock_and_a_real_run_is_not_skipped_for_it(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.connect() as other:
+        lock = "SELECT pg_try_advisory_lock(hashtext('gstjobs'), hashtext(:job))"
+        assert other.execute(text(lock), {"job": "check-sla-and-overdue"}).scalar_one()
+        dry = run_job(settings, "sla-check", as_of=AS_OF, dry_run=True)
+        real = run_job(settings, "sla-check", as_of=AS_OF)
+        other.execute(text("SELECT pg_advisory_unlock_all()"))
+    assert dry.status == "success" and dry.dry_run
+    assert real.status == "skipped"  # the lock held above is a real run's

@@ -18,9 +18,12 @@ def run_job(
     tenants: tuple[UUID, ...] = (),
     dry_run: bool = False,
 ) -> runner.RunOutcome:
+    """Tests run at crafted moments, so they write ``--force``-ed as the operator would."""
     return runner.execute(
         jobs.find(name),
         settings,
         resolve(settings),
-        runner.RunRequest(tenants=tenants, as_of=as_of, dry_run=dry_run, trigger="manual"),
+        runner.RunRequest(
+            tenants=tenants, as_of=as_of, dry_run=dry_run, trigger="manual", force=True
+        ),
     )
