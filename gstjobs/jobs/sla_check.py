@@ -33,27 +33,28 @@ PAST_DUE = "COALESCE(t.due_date < :threshold AND isfinite(t.due_date), false)"
 """A task without a (finite) due date is never overdue (and never leaves a NULL flag)."""
 
 
+# A flag stays while its task still qualifies at as_of, or when a run at a later moment
+# set it (a run with a past --as-of must never undo what later runs saw).
+STILL_OVERDUE = f"({OPEN} AND ({PAST_DUE} OR t.overdue_since > :as_of))"
+STILL_BREACHED = (
+    f"({OPEN} AND (t.created_at + make_interval(hours => p.hours) < :as_of"
+    " OR t.sla_breached_at > :as_of))"
+)
+
 CLEAR_FLAGS = text(
     f"""
     WITH {POLICY_CTE}
     UPDATE tasks t
-    SET is_overdue = t.is_overdue AND {OPEN} AND {PAST_DUE},
-        overdue_since = CASE WHEN t.is_overdue AND {OPEN} AND {PAST_DUE}
-                             THEN t.overdue_since END,
-        sla_breached = t.sla_breached AND {OPEN}
-                       AND t.created_at + make_interval(hours => p.hours) < :as_of,
-        sla_breached_at = CASE WHEN t.sla_breached AND {OPEN}
-                               AND t.created_at + make_interval(hours => p.hours) < :as_of
+    SET is_overdue = t.is_overdue AND {STILL_OVERDUE},
+        overdue_since = CASE WHEN t.is_overdue AND {STILL_OVERDUE} THEN t.overdue_since END,
+        sla_breached = t.sla_breached AND {STILL_BREACHED},
+        sla_breached_at = CASE WHEN t.sla_breached AND {STILL_BREACHED}
                                THEN t.sla_breached_at END
     FROM policy p
     WHERE t.tenant_id = ANY(:tenants)
       AND p.tenant_id = t.tenant_id AND p.priority = t.priority
       AND (t.is_overdue OR t.sla_breached)
-      AND NOT (
-          (NOT t.is_overdue OR ({OPEN} AND {PAST_DUE}))
-          AND (NOT t.sla_breached
-               OR ({OPEN} AND t.created_at + make_interval(hours => p.hours) < :as_of))
-      )
+      AND NOT ((NOT t.is_overdue OR {STILL_OVERDUE}) AND (NOT t.sla_breached OR {STILL_BREACHED}))
     """
 )
 

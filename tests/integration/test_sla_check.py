@@ -22,7 +22,10 @@ GRACE = timedelta(minutes=15)
 def flags(engine: Engine, task_id: UUID) -> Any:
     with engine.connect() as conn:
         return conn.execute(
-            text("SELECT is_overdue, overdue_since, sla_breached FROM tasks WHERE id = :id"),
+            text(
+                "SELECT is_overdue, overdue_since, sla_breached, sla_breached_at "
+                "FROM tasks WHERE id = :id"
+            ),
             {"id": task_id},
         ).one()
 
@@ -297,3 +300,21 @@ def test_clearing_the_due_date_clears_the_flag(engine: Engine, settings: Setting
     assert flags(engine, task).is_overdue is False
     assert flags(engine, task).sla_breached is False
     assert outcome.results["overdueTasks"] == 0
+
+
+def test_a_run_at_an_earlier_moment_never_undoes_what_later_runs_saw(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        task = factory.task(
+            conn, t, due=AS_OF - timedelta(hours=1), created=AS_OF - timedelta(days=10)
+        )
+    run_job(settings, "sla-check", as_of=AS_OF)
+    before = flags(engine, task)
+    assert before.is_overdue and before.sla_breached
+    earlier = run_job(settings, "sla-check", as_of=AS_OF - timedelta(days=9))
+    assert earlier.results["flagsCleared"] == 0
+    after = flags(engine, task)
+    assert (after.is_overdue, after.overdue_since) == (True, before.overdue_since)
+    assert (after.sla_breached, after.sla_breached_at) == (True, before.sla_breached_at)
