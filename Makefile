@@ -19,13 +19,15 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 ## demo: migrate, load the demo data set, run every job, show status.
-## With no DATABASE_URL the embedded PostgreSQL is started (and left running).
+## Always the embedded PostgreSQL (started and left running; `gstjobs db stop` stops it),
+## or GSTJOBS_DEMO_DATABASE_URL: never an exported DATABASE_URL or one in ./.env.
+DEMO := env DATABASE_URL=$(GSTJOBS_DEMO_DATABASE_URL) $(BIN)/gstjobs
 demo: venv
-	$(BIN)/gstjobs demo --reset
-	@for job in $(JOBS); do $(BIN)/gstjobs run $$job --trigger manual || exit $$?; done
-	$(BIN)/gstjobs status
+	$(DEMO) demo --reset
+	@for job in $(JOBS); do $(DEMO) run $$job --trigger manual || exit $$?; done
+	$(DEMO) status
 	@# The monitoring check exits 1 or 2 on findings; the demo shows it without failing.
-	$(BIN)/gstjobs health-report || true
+	$(DEMO) health-report || true
 	@echo "Next: .venv/bin/gstjobs history | notify list | analytics | rules list  (see README)"
 
 ## test: the whole suite, on GSTJOBS_TEST_DATABASE_URL or, unset, the embedded server.

@@ -58,10 +58,14 @@ def resolve(settings: Settings) -> Database:
     return _embedded(settings.data_dir / "pgdata")
 
 
-def _embedded(pgdata: Path) -> Database:
+def _quiet_pgserver() -> None:
     # platformdirs (under pgserver) warns whenever XDG_RUNTIME_DIR is unset, as under
     # cron; that is harmless here, and stderr is for what the operator must act on.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+def _embedded(pgdata: Path) -> Database:
+    _quiet_pgserver()
     try:
         import pgserver
     except ImportError:
@@ -81,6 +85,28 @@ def _embedded(pgdata: Path) -> Database:
     url = admin.set(database=EMBEDDED_DATABASE)
     _create_database_if_missing(admin, EMBEDDED_DATABASE)
     return Database(url, f"embedded PostgreSQL in {pgdata} (database {EMBEDDED_DATABASE})", True)
+
+
+def stop_embedded(pgdata: Path) -> bool:
+    """Stop the embedded server in ``pgdata`` if it runs; whether it was running."""
+    import os
+
+    _quiet_pgserver()
+    try:
+        import pgserver
+        from pgserver.utils import PostmasterInfo
+    except ImportError:
+        return False
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        return False
+    # As root, pgserver runs the server as its own system user (see pgserver).
+    user = "pgserver" if os.geteuid() == 0 else None
+    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        handles.unlink()  # the processes that used it are gone with it
+    return True
 
 
 def _create_database_if_missing(admin: URL, name: str) -> None:

@@ -274,6 +274,31 @@ def tenant_ids(count: int, seed: int) -> list[uuid.UUID]:
     return [uuid.uuid5(DEMO_NAMESPACE, f"tenant/{seed}/{i}") for i in range(count)]
 
 
+TABLES = text(
+    "SELECT to_regclass('tenants') IS NOT NULL, to_regclass('gstjobs_demo_tenants') IS NOT NULL"
+)
+FOREIGN_PRACTICES = text(
+    """
+    SELECT count(*) FROM tenants t
+    WHERE NOT EXISTS (SELECT 1 FROM gstjobs_demo_tenants d WHERE d.tenant_id = t.id)
+    """
+)
+DEMO_PRACTICES = text("SELECT tenant_id FROM gstjobs_demo_tenants ORDER BY tenant_id")
+RECORD = text(
+    "INSERT INTO gstjobs_demo_tenants (tenant_id, seed) SELECT unnest(CAST(:ids AS uuid[])), :seed"
+)
+
+
+def foreign_practices(conn: Connection) -> int:
+    """Practices in this database that the demo did not create (read before migrating)."""
+    has_tenants, has_marks = conn.execute(TABLES).one()
+    if not has_tenants:
+        return 0
+    if not has_marks:
+        return int(conn.execute(text("SELECT count(*) FROM tenants")).scalar_one())
+    return int(conn.execute(FOREIGN_PRACTICES).scalar_one())
+
+
 def load(
     conn: Connection,
     *,
@@ -283,18 +308,17 @@ def load(
     anchor: datetime,
     reset: bool,
 ) -> DemoSummary:
-    """Load the data set in the caller's transaction. Refuses to load twice unless ``reset``."""
+    """Load the data set in the caller's transaction. Refuses to load twice unless
+    ``reset``, which first removes every demo practice (whatever seed or size made it)."""
     ids = tenant_ids(tenants, seed)
-    existing = conn.execute(
-        text("SELECT count(*) FROM tenants WHERE id = ANY(:ids)"), {"ids": ids}
-    ).scalar_one()
+    existing = list(conn.execute(DEMO_PRACTICES).scalars())
     if existing and not reset:
         raise UsageError(
-            f"demo data for seed {seed} is already loaded ({existing} tenants); "
-            "pass --reset to reload it."
+            f"demo data is already loaded ({len(existing)} practices); pass --reset to replace it."
         )
     if existing:
-        delete(conn, ids)
+        delete(conn, existing)
+    conn.execute(RECORD, {"ids": ids, "seed": seed})
     gen = _Generator(random.Random(seed), seed, anchor, tasks_per_tenant)
     conn.execute(
         text(
@@ -341,6 +365,9 @@ def delete(conn: Connection, ids: Sequence[uuid.UUID]) -> None:
             {"ids": list(ids)},
         )
     conn.execute(text("DELETE FROM tenants WHERE id = ANY(:ids)"), {"ids": list(ids)})
+    conn.execute(
+        text("DELETE FROM gstjobs_demo_tenants WHERE tenant_id = ANY(:ids)"), {"ids": list(ids)}
+    )
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {

@@ -1,4 +1,4 @@
-"""``gstjobs db upgrade`` and ``gstjobs db status``."""
+"""``gstjobs db upgrade``, ``gstjobs db status`` and ``gstjobs db stop``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import typer
 
 from gstjobs import migrate, render
 from gstjobs.commands.common import JsonOption, show, state
+from gstjobs.db import stop_embedded
+from gstjobs.errors import UsageError
 
-app = typer.Typer(help="Apply and inspect the schema migrations.", no_args_is_help=True)
+app = typer.Typer(
+    help="Apply and inspect the schema migrations; stop the embedded server.",
+    no_args_is_help=True,
+)
 
 
 def register(root: typer.Typer) -> None:
@@ -46,4 +51,29 @@ def db_status(ctx: typer.Context, json_: JsonOption = False) -> None:
         app_state,
         lambda: render.migrations_json(states, label),
         lambda: render.migrations_table(states, label, app_state.settings.tz),
+    )
+
+
+@app.command("stop")
+def stop(ctx: typer.Context, json_: JsonOption = False) -> None:
+    """Stop the embedded PostgreSQL (its data stays in GSTJOBS_DATA_DIR/pgdata).
+
+    Example: gstjobs db stop   (the next command that needs it starts it again)
+    """
+    app_state = state(ctx, json_)
+    if app_state.settings.database_url is not None:
+        raise UsageError(
+            "DATABASE_URL is set: gstjobs stops only its own embedded server; "
+            "stop your PostgreSQL with its own tools."
+        )
+    pgdata = app_state.settings.data_dir / "pgdata"
+    stopped = stop_embedded(pgdata)
+    show(
+        app_state,
+        lambda: {"pgdata": str(pgdata), "stopped": stopped},
+        lambda: (
+            f"stopped the embedded PostgreSQL in {pgdata}"
+            if stopped
+            else f"the embedded PostgreSQL in {pgdata} is not running"
+        ),
     )

@@ -14,6 +14,7 @@ from gstjobs import demo as demo_data
 from gstjobs import migrate
 from gstjobs.clock import iso_z
 from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, state
+from gstjobs.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -38,12 +39,27 @@ def demo(
         ),
     ] = False,
     as_of: AsOfOption = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Load even into a database that holds practices the demo did not create.",
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Migrate, then load a realistic GST litigation data set (deterministic per seed)."""
     app_state = state(ctx, json_)
     given_anchor = parse_as_of(as_of, app_state)  # bad input stops before any write
     with app_state.engine("demo") as engine:
+        with engine.connect() as conn:
+            foreign = demo_data.foreign_practices(conn)
+        if foreign and not force:
+            raise UsageError(
+                f"{app_state.db.label} holds {foreign} practice(s) the demo did not create: "
+                "it looks like a real database. Unset DATABASE_URL to use the embedded "
+                "server, or pass --force if you mean it."
+            )
         migrate.upgrade(engine)
         with engine.begin() as conn:
             anchor = given_anchor or conn.execute(text("SELECT now()")).scalar_one()

@@ -84,3 +84,13 @@ DROP TRIGGER IF EXISTS gstjobs_rule_size ON automation_rules;
 CREATE TRIGGER gstjobs_rule_size
   BEFORE INSERT OR UPDATE OF conditions, actions ON automation_rules
   FOR EACH ROW EXECUTE FUNCTION gstjobs_check_rule_size();
+
+-- ---------------------------------------------------------------- the demo's own practices
+-- `gstjobs demo` records the practices it creates, so that it can refuse a database that
+-- holds anyone else's and `demo --reset` removes every demo practice, whatever seed or
+-- size made it.
+CREATE TABLE IF NOT EXISTS gstjobs_demo_tenants (
+  tenant_id uuid PRIMARY KEY,
+  seed integer NOT NULL,
+  loaded_at timestamptz NOT NULL DEFAULT now()
+);

@@ -98,3 +98,44 @@ def test_db_status_names_the_database_and_masks_nothing_secret(cli: Any) -> None
     assert doc["migrations"][0]["version"] == "001"
     upgrade = cli("db", "upgrade", "--json")
     assert upgrade.code == 0 and upgrade.json()["applied"] == []
+
+
+def test_demo_refuses_a_database_with_practices_it_did_not_create(cli: Any, engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO tenants (name) VALUES ('A real firm')"))
+    refused = cli("demo", "--tenants", "1")
+    assert refused.code == 2
+    assert "1 practice(s) the demo did not create" in refused.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tenants")).scalar_one() == 1
+    forced = cli("demo", "--tenants", "1", "--force")
+    assert forced.code == 0, forced.stderr
+
+
+def test_reset_removes_every_demo_practice_whatever_seed_or_size(cli: Any, engine: Engine) -> None:
+    assert cli("demo", "--tenants", "5", "--seed", "3").code == 0
+    assert cli("run", "sla-check").code == 0  # jobs write for them too
+    again = cli("demo")
+    assert again.code == 2 and "5 practices" in again.stderr
+    assert cli("demo", "--reset").code == 0  # seed 7, 3 practices
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tenants")).scalar_one() == 3
+        assert conn.execute(text("SELECT count(*) FROM gstjobs_demo_tenants")).scalar_one() == 3
+
+
+def test_db_stop_refuses_a_server_it_does_not_own(cli: Any) -> None:
+    result = cli("db", "stop")
+    assert result.code == 2 and "DATABASE_URL is set" in result.stderr
+
+
+def test_db_stop_stops_the_embedded_server_and_the_next_command_starts_it(
+    cli: Any, tmp_path: Any
+) -> None:
+    data = {"GSTJOBS_DATA_DIR": str(tmp_path / "own")}
+    assert cli("db", "upgrade", env=data, database=False).code == 0
+    stopped = cli("db", "stop", "--json", env=data, database=False)
+    assert stopped.code == 0 and stopped.json()["stopped"] is True
+    again = cli("db", "stop", "--json", env=data, database=False)
+    assert again.json()["stopped"] is False
+    assert cli("db", "status", env=data, database=False).code == 0
+    assert cli("db", "stop", env=data, database=False).code == 0
