@@ -2,7 +2,7 @@
 
 Every command parses, calls the library, renders. ``main`` alone maps exceptions to
 a one-line message on stderr and the exit codes of CONTRACT §2; ``-v`` adds the
-traceback.
+traceback. Global options may come before or after the command.
 """
 
 from __future__ import annotations
@@ -10,34 +10,71 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from typer._click.exceptions import NoArgsIsHelpError
+from typer.core import TyperGroup
 
-from gstjobs import __version__, render
-from gstjobs.clock import iso_z
+from gstjobs import __version__
 from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
-from gstjobs.config import load_env_file, load_settings
-from gstjobs.db import describe
-from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError, first_line
+from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError
 from gstjobs.guard import Stopped
-from gstjobs.jobs import find
-from gstjobs.render import print_json
 
 log = logging.getLogger(__name__)
 
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Jobs", ("run",)),
+    ("Monitoring", ("status", "history", "health-report")),
+    ("Outbox", ("notify",)),
+    ("Rules", ("rules",)),
+    ("Analytics", ("analytics",)),
+    ("Database", ("db",)),
+    ("Demo", ("demo",)),
+)
+"""How ``gstjobs --help`` groups the commands; a command in no section is listed last."""
+
+
+class SectionedGroup(TyperGroup):
+    """``gstjobs --help`` with the commands grouped by what they are for."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        listed: set[str] = set()
+        for title, names in SECTIONS:
+            rows = []
+            for name in names:
+                cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=60)))
+                    listed.add(name)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [
+            (name, cmd.get_short_help_str(limit=60))
+            for name in self.list_commands(ctx)
+            if name not in listed and (cmd := self.get_command(ctx, name)) and not cmd.hidden
+        ]
+        if rest:
+            with formatter.section("Other"):
+                formatter.write_dl(rest)
+
+
 app = typer.Typer(
     name="gstjobs",
-    help="Background jobs for GST litigation practices: SLA checks, hearing reminders, "
-    "deadline alerts, analytics snapshots and automation health, against PostgreSQL.",
+    cls=SectionedGroup,
+    help="Background jobs for GST litigation practices, against PostgreSQL: SLA checks, "
+    "hearing reminders, deadline alerts, analytics snapshots, automation health and "
+    "delivery, one single-shot run per invocation (from cron or systemd timers).",
+    epilog="Examples: gstjobs run sla-check | gstjobs status | gstjobs history --since 24h | "
+    "gstjobs health-report | gstjobs run --help (the jobs and their schedules)",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 for module in (run, ledger, health, db, demo, rules, notify, analytics):
@@ -57,6 +94,7 @@ def root(
         Path | None,
         typer.Option(
             "--env-file",
+            metavar="PATH",
             help="Read settings from this file (default: ./.env if present).",
             dir_okay=False,
         ),
@@ -64,13 +102,19 @@ def root(
     database_url: Annotated[
         str | None,
         typer.Option(
-            "--database-url", help="PostgreSQL URL; overrides DATABASE_URL.", show_default=False
+            "--database-url",
+            metavar="URL",
+            help="PostgreSQL URL; overrides DATABASE_URL.",
+            show_default=False,
         ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing but errors.")] = False,
     verbose: Annotated[
-        bool, typer.Option("-v", "--verbose", help="Log progress to stderr; tracebacks on errors.")
+        bool,
+        typer.Option(
+            "-v", "--verbose", help="Print run summaries under cron too; tracebacks on errors."
+        ),
     ] = False,
     version: Annotated[
         bool,
@@ -79,17 +123,63 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Global options; settings are read once, here."""
-    if env_file is not None:
-        load_env_file(env_file, required=True)
-    else:
-        load_env_file(Path.cwd() / ".env", required=False)
+    """Global options; settings are read when a command first needs them."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING if not quiet else logging.ERROR,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = common.AppState(load_settings(database_url=database_url), json_, quiet, verbose)
+    ctx.obj = common.AppState(env_file, database_url, json_, quiet, verbose)
+
+
+# ---------------------------------------------------------------- the command line
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose", "--json")
+GLOBAL_WITH_VALUE = ("--env-file", "--database-url")
+
+
+def hoist_globals(args: Sequence[str]) -> list[str]:
+    """Global options given after the command, moved before it (``gstjobs run x -q``).
+
+    Read with the commands' own option tables, so the value of an option (``--tenant
+    -v``) is never mistaken for a flag. ``--json`` stays where it is (every command has
+    its own)."""
+    command: Any = typer.main.get_command(app)
+    front: list[str] = []
+    rest: list[str] = []
+    i, inside = 0, False
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if inside and name in GLOBAL_WITH_VALUE:
+            taken = 1 if "=" in arg else 2
+            front.extend(args[i : i + taken])
+            i += taken
+            continue
+        if inside and arg in GLOBAL_FLAGS and arg != "--json":
+            front.append(arg)
+            i += 1
+            continue
+        rest.append(arg)
+        if arg.startswith("-"):
+            if "=" not in arg and _takes_value(command, arg) and i + 1 < len(args):
+                rest.append(args[i + 1])
+                i += 1
+        elif hasattr(command, "get_command"):
+            sub = command.get_command(None, arg)
+            if sub is not None:
+                command, inside = sub, True
+        i += 1
+    return front + rest
+
+
+def _takes_value(command: Any, option: str) -> bool:
+    for param in getattr(command, "params", []):
+        if option in getattr(param, "opts", ()) or option in getattr(param, "secondary_opts", ()):
+            return not getattr(param, "is_flag", False) and not getattr(param, "count", False)
+    return False
 
 
 @dataclass(frozen=True)
@@ -138,6 +228,7 @@ def read_invocation(args: list[str]) -> Invocation:
     )
 
 
+# ---------------------------------------------------------------- the error boundary
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code.
 
@@ -146,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     ``health-report`` anything that keeps it from evaluating is UNKNOWN (3) with a
     ``GSTJOBS UNKNOWN - reason`` line, never a WARNING or CRITICAL by accident.
     """
-    args = sys.argv[1:] if argv is None else argv
+    from typer._click.exceptions import NoArgsIsHelpError
+
+    args = hoist_globals(sys.argv[1:] if argv is None else argv)
     how = read_invocation(args)
     command = typer.main.get_command(app)
     try:
@@ -155,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except NoArgsIsHelpError as exc:  # a bare group: its help, as --help would
-        render.stdout.print(exc.ctx.get_help(), markup=False, highlight=False)
+        sys.stdout.write(exc.ctx.get_help() + "\n")
         return 0
     except typer.Abort:
         return _fail(how, "aborted", 130)
@@ -164,23 +257,34 @@ def main(argv: list[str] | None = None) -> int:
     except GstjobsError as exc:
         _traceback(how)
         return _fail(how, exc.message, exc.exit_code, exc.details)
-    except DBAPIError as exc:
-        _traceback(how)
-        lost = isinstance(exc, OperationalError | InterfaceError) and not _timed_out(exc)
-        return _fail(how, describe(exc), DatabaseUnavailable.exit_code if lost else 1)
     except Stopped as exc:
         message = f"{exc.reason}; the run, if one started, is recorded as failed"
         return _fail(how, message, 130 if exc.signal_name == "SIGINT" else 1)
     except KeyboardInterrupt:
         return _fail(how, "interrupted by SIGINT", 130)
-    except Exception as exc:  # a bug: still one line, unless -v
+    except Exception as exc:
         _traceback(how)
+        database = _database_error(exc)
+        if database is not None:
+            return _fail(how, *database)
+        from gstjobs.errors import first_line
+
         message = f"internal error: {type(exc).__name__}: {first_line(exc)}"
         return _fail(how, message + " (run with -v for the traceback)", 1)
 
 
-def _timed_out(exc: DBAPIError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) in ("57014", "55P03")
+def _database_error(exc: Exception) -> tuple[str, int] | None:
+    """A driver error's one line and exit code: 69 when the database is out of reach,
+    1 when a statement ran out of time or failed; None for anything else."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    from gstjobs.db import describe
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    timed_out = getattr(exc.orig, "sqlstate", None) in ("57014", "55P03")
+    lost = isinstance(exc, OperationalError | InterfaceError) and not timed_out
+    return describe(exc), DatabaseUnavailable.exit_code if lost else 1
 
 
 def _traceback(how: Invocation) -> None:
@@ -190,12 +294,14 @@ def _traceback(how: Invocation) -> None:
 
 def _fail(how: Invocation, message: str, code: int, details: str | None = None) -> int:
     """One line on stderr; the JSON error document or the UNKNOWN status line on stdout."""
+    from gstjobs.clock import iso_z
+    from gstjobs.render import print_json
+
     sys.stderr.write(f"gstjobs: {message}" + (f" ({details})" if details else "") + "\n")
     if how.command == "health-report":
         if how.json:
-            print_json(
-                {"status": "UNKNOWN", "exitCode": 3, "error": message, "errorDetails": details}
-            )
+            unknown = {"status": "UNKNOWN", "exitCode": 3, "error": message}
+            print_json(unknown | {"errorDetails": details})
         else:
             sys.stdout.write(f"GSTJOBS UNKNOWN - {message}\n")
         return 3
@@ -209,6 +315,8 @@ def _fail(how: Invocation, message: str, code: int, details: str | None = None) 
 
 
 def _job_name(given: str) -> str:
+    from gstjobs.jobs import find
+
     try:
         return find(given).name
     except UsageError:

@@ -41,7 +41,15 @@ def trends(
     ] = 14,
     json_: JsonOption = False,
 ) -> None:
-    """Each tenant's metrics over the last N days: sparkline, first, last, min, max, anomalies."""
+    """Each practice's daily metrics: sparkline, first, last, min, max.
+
+    Anomalies (over 30% from the 7-day average) are marked.
+
+    \b
+    Examples:
+      gstjobs analytics
+      gstjobs analytics --days 30 --tenant 3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f
+    """
     if ctx.invoked_subcommand is not None:
         return
     app_state = state(ctx, json_)
@@ -68,7 +76,14 @@ def backfill(
     dry_run: DryRunOption = False,
     json_: JsonOption = False,
 ) -> None:
-    """Take the snapshots of past dates, each as it stood at 23:59 local; one recorded run."""
+    """Snapshots of past dates, each as it stood at 23:59 local.
+
+    One recorded run of analytics-snapshot, under its lock; it writes only snapshots.
+
+    \b
+    Example:
+      gstjobs analytics backfill --from 2026-11-01 --to 2026-11-28
+    """
     app_state = state(ctx, json_)
     first = backfilling.parse_date(from_, "--from")
     last = backfilling.parse_date(to, "--to")
@@ -88,6 +103,7 @@ def backfill(
         app_state,
         lambda: render.run_json(outcome),
         lambda: render.run_table(outcome, app_state.settings.tz),
+        report=True,
     )
     if outcome.status == "failed" and not app_state.json:
         sys.stderr.write(f"gstjobs: {outcome.job} backfill failed: {outcome.error}\n")

@@ -21,7 +21,14 @@ def register(root: typer.Typer) -> None:
 
 @app.command()
 def upgrade(ctx: typer.Context, json_: JsonOption = False) -> None:
-    """Apply pending migrations (idempotent, safe to run from several hosts at once)."""
+    """Apply pending migrations.
+
+    Idempotent, and safe to run from several hosts at once.
+
+    \b
+    Example:
+      DATABASE_URL=postgresql://gstjobs@db/litigation gstjobs db upgrade
+    """
     app_state = state(ctx, json_)
     with app_state.engine("db upgrade") as engine:
         applied = migrate.upgrade(engine)
@@ -42,7 +49,14 @@ def upgrade(ctx: typer.Context, json_: JsonOption = False) -> None:
 
 @app.command("status")
 def db_status(ctx: typer.Context, json_: JsonOption = False) -> None:
-    """Applied and pending migrations, and which database is in use (password masked)."""
+    """Applied and pending migrations, and the database in use.
+
+    The database is named with its password masked.
+
+    \b
+    Example:
+      gstjobs db status --json
+    """
     app_state = state(ctx, json_)
     with app_state.connection("db status") as conn:
         states = migrate.state(conn)
@@ -56,9 +70,14 @@ def db_status(ctx: typer.Context, json_: JsonOption = False) -> None:
 
 @app.command("stop")
 def stop(ctx: typer.Context, json_: JsonOption = False) -> None:
-    """Stop the embedded PostgreSQL (its data stays in GSTJOBS_DATA_DIR/pgdata).
+    """Stop the embedded PostgreSQL server.
 
-    Example: gstjobs db stop   (the next command that needs it starts it again)
+    Its data stays in GSTJOBS_DATA_DIR/pgdata; the next command that needs it starts
+    it again.
+
+    \b
+    Example:
+      gstjobs db stop
     """
     app_state = state(ctx, json_)
     if app_state.settings.database_url is not None:

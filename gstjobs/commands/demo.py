@@ -48,7 +48,16 @@ def demo(
     ] = False,
     json_: JsonOption = False,
 ) -> None:
-    """Migrate, then load a realistic GST litigation data set (deterministic per seed)."""
+    """Load a realistic GST litigation data set.
+
+    Migrates first. The same seed and --as-of give the same rows. Refuses a database
+    that holds practices the demo did not create, unless --force.
+
+    \b
+    Examples:
+      gstjobs demo
+      gstjobs demo --reset --tenants 100 --tasks-per-tenant 1000
+    """
     app_state = state(ctx, json_)
     given_anchor = parse_as_of(as_of, app_state)  # bad input stops before any write
     with app_state.engine("demo") as engine:

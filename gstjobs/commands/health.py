@@ -34,7 +34,15 @@ def health_report(
     as_of: AsOfOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Automation-rule and job health with CRITICAL/WARNING/INFO findings; exit 0/1/2/3."""
+    """Monitoring check: rule and job health, CRITICAL/WARNING/INFO.
+
+    Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios, Icinga, Zabbix).
+
+    \b
+    Examples:
+      gstjobs health-report
+      gstjobs health-report --hours 48 --json
+    """
     app_state = state(ctx, json_)
     moment = parse_as_of(as_of, app_state)
     # Anything that keeps it from evaluating (database down, no schema, a bug) reaches

@@ -20,7 +20,14 @@ def register(app: typer.Typer) -> None:
 
 
 def status(ctx: typer.Context, json_: JsonOption = False) -> None:
-    """One row per job: last run, outcome, duration, 7-day success rate, next due, late?"""
+    """One row per job: last run, outcome, next due, late?
+
+    With duration, 7-day runs, failures and success rate.
+
+    \b
+    Example:
+      gstjobs status --json
+    """
     app_state = state(ctx, json_)
     tz = app_state.settings.tz
     with app_state.connection("status") as conn:
@@ -51,7 +58,13 @@ def history(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many runs.")] = 20,
     json_: JsonOption = False,
 ) -> None:
-    """Past runs, newest first."""
+    """Past runs, newest first.
+
+    \b
+    Examples:
+      gstjobs history --since 24h
+      gstjobs history --job sla-check --status failed --limit 5
+    """
     app_state = state(ctx, json_)
     tz = app_state.settings.tz
     job_name = jobs.find(job).name if job else None

@@ -31,7 +31,12 @@ def register(root: typer.Typer) -> None:
 
 @app.command("list")
 def list_(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = False) -> None:
-    """Every automation rule, with whether it is valid and when it last ran."""
+    """Every automation rule: valid?, last run, 24-hour executions.
+
+    \b
+    Example:
+      gstjobs rules list --tenant 3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f
+    """
     app_state = state(ctx, json_)
     parse_tenants(tenant)  # a malformed id is a usage error before any connection
     with app_state.connection("rules list") as conn:
@@ -48,7 +53,14 @@ def validate(
     ],
     json_: JsonOption = False,
 ) -> None:
-    """Check a rule file; exit 2 with one line naming the bad field, else print "valid"."""
+    """Check a rule file before it goes into automation_rules.
+
+    Prints "valid", or exits 2 with one line naming the bad field.
+
+    \b
+    Example:
+      gstjobs rules validate escalate-overdue-scn.json
+    """
     app_state = state(ctx, json_)
     try:
         source = file.read_text("utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from typing import Annotated
 
 import typer
@@ -25,16 +26,33 @@ TRIGGERS = ("auto", "scheduled", "manual")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run")(run)
+    app.command("run", epilog=_jobs_epilog())(run)
+
+
+def _jobs_epilog() -> str:
+    """The jobs, their schedules and what each does, from the registry."""
+    width = max(len(s.cli_name) for s in jobs.JOBS)
+    lines = []
+    for s in jobs.JOBS:
+        head = f"  {s.cli_name:<{width}}  {s.schedule:<12}  "
+        lines.extend(
+            textwrap.wrap(s.summary, 78, initial_indent=head, subsequent_indent=" " * len(head))
+        )
+    return (
+        "\b\nJobs (schedules in GSTJOBS_TIMEZONE, default Asia/Kolkata):\n"
+        + "\n".join(lines)
+        + "\n\n\b\nExamples:\n"
+        "  gstjobs run sla-check\n"
+        "  gstjobs run hearing-reminders --dry-run --as-of 2026-12-01T08:00\n"
+        "  gstjobs run deadline-alerts --tenant 3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f --json"
+    )
 
 
 def run(
     ctx: typer.Context,
     job: Annotated[
         str,
-        typer.Argument(
-            help="Job to run: CLI name (sla-check) or canonical name.", show_default=False
-        ),
+        typer.Argument(metavar="JOB", show_default=False, hidden=True),
     ],
     tenant: TenantOption = None,
     as_of: AsOfOption = None,
@@ -42,8 +60,8 @@ def run(
     trigger: Annotated[
         str,
         typer.Option(
-            help="Recorded in the run history: scheduled, manual, or auto "
-            "(manual when started from a terminal)."
+            metavar="auto|scheduled|manual",
+            help="Recorded in history; auto: manual from a terminal, else scheduled.",
         ),
     ] = "auto",
     force: Annotated[
@@ -56,7 +74,13 @@ def run(
     ] = False,
     json_: JsonOption = False,
 ) -> None:
-    """Run one job now: lock, record, work, summarise; exit 0, 1, 2, 69 or 78."""
+    """Run one job now: lock, record, work, summarise.
+
+    JOB is one of the jobs below, by its name or its canonical name
+    (check-sla-and-overdue). Exit 0 (done, or skipped: another run holds the
+    lock), 1 failed, 2 usage, 69 database unreachable, 78 configuration. Silent on
+    success under cron or in a pipe unless -v.
+    """
     app_state = state(ctx, json_)
     spec = jobs.find(job)
     if trigger not in TRIGGERS:
@@ -73,6 +97,7 @@ def run(
         app_state,
         lambda: render.run_json(outcome),
         lambda: render.run_table(outcome, app_state.settings.tz),
+        report=True,
     )
     if outcome.status == "failed":
         sys.stderr.write(f"gstjobs: {outcome.job} failed: {outcome.error}\n")

@@ -156,7 +156,9 @@ def test_backfill_then_view(cli: Any, engine: Engine) -> None:
     assert tenant["metrics"]["document_count"]["values"] == [1, 1, 1, None]
     assert tenant["metrics"]["task_completion_rate"]["values"] == [None, None, None, None]
 
-    again = cli("analytics", "backfill", "--from", first.isoformat(), "--to", last.isoformat())
+    again = cli(
+        "analytics", "backfill", "--from", first.isoformat(), "--to", last.isoformat(), "-v"
+    )
     assert again.code == 0
     assert "snapshotsUnchanged" in again.stdout
 
