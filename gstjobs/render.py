@@ -7,17 +7,17 @@ Each view is a pair: ``*_json`` builds the dict that ``--json`` prints, and
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from gstjobs import tables
 from gstjobs.clock import iso_z, seconds_text
 from gstjobs.jobs import JOBS
 from gstjobs.ledger import JobStatus, RunRow
@@ -34,16 +34,8 @@ STATUS_STYLE = {
 }
 
 
-def _console(*, stderr: bool) -> Console:
-    # Under cron or a pipe there is no terminal width to read: use a wide page
-    # (COLUMNS wins) rather than Rich's 80 columns, which squeezes the tables.
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 160)
-    return Console(stderr=stderr, highlight=False, width=width)
-
-
-stdout = _console(stderr=False)
-stderr = _console(stderr=True)
+stdout = tables.console()
+stderr = tables.console(stderr=True)
 
 
 def print_json(document: Any) -> None:
@@ -54,6 +46,13 @@ def print_json(document: Any) -> None:
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "—"
+
+
+def _number(value: Any) -> str:
+    """A result in a table: thousands separators for counts, lists by their length."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.3g}"
 
 
 def _status(value: str | None) -> Text:
@@ -88,7 +87,7 @@ def run_json(outcome: RunOutcome) -> dict[str, Any]:
 
 def run_table(outcome: RunOutcome, tz: ZoneInfo) -> RenderableType:
     title = Text.assemble(
-        (outcome.job, "bold"),
+        (cli_name(outcome.job), "bold"),
         "  ",
         _status(outcome.status),
         (f"  run #{outcome.run_id}", "dim"),
@@ -106,7 +105,7 @@ def run_table(outcome: RunOutcome, tz: ZoneInfo) -> RenderableType:
     for key, value in shown.items():
         if isinstance(value, list | dict):
             value = json.dumps(value, default=str) if value else "—"
-        table.add_row(key, str(value))
+        table.add_row(key, _number(value))
     if outcome.error:
         table.add_row(
             "error" if outcome.status == "failed" else "note",
@@ -146,38 +145,39 @@ def status_json(rows: Sequence[JobStatus], database: str, now: datetime) -> dict
 
 
 def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> RenderableType:
-    table = Table()
-    for col in (
-        "job",
-        "schedule",
-        "last run",
-        "outcome",
-        "took",
-        "runs 7d",
-        "failed 7d",
-        "success 7d",
-        "next due",
-        "late?",
-    ):
-        table.add_column(col, no_wrap=col in ("job", "last run", "next due"))
+    z, width = tables.zone(tz), stdout.width
+    cols = (
+        tables.Col("job"),
+        tables.Col("outcome"),
+        tables.Col(f"last run ({z})", keep=2),
+        tables.Col("took", keep=4, justify="right"),
+        tables.Col("late?"),
+        tables.Col(f"next due ({z})", keep=3),
+        tables.Col("success 7d", keep=5, justify="right"),
+        tables.Col("failed 7d", keep=6, justify="right"),
+        tables.Col("runs 7d", keep=7, justify="right"),
+        tables.Col("schedule", keep=8),
+    )
+    body: list[list[tables.Cell]] = []
     for r in rows:
-        rate = f"{r.success_rate_7d:.0%}" if r.success_rate_7d is not None else "—"
         took = seconds_text(r.last_duration_s) if r.last_duration_s is not None else "—"
         if r.running_for_s is not None:
-            took = f"{seconds_text(r.running_for_s)} so far (max {r.max_seconds:g}s)"
-        table.add_row(
-            r.cli_name,
-            r.schedule,
-            _when(r.last_started, tz),
-            _status(r.last_status),
-            Text(took, style="red" if r.over_time else ""),
-            str(r.runs_7d),
-            Text(str(r.failures_7d), style="red" if r.failures_7d else ""),
-            rate,
-            _when(r.next_due, tz),
-            Text("LATE", style="bold red") if r.late else Text("no"),
+            took = f"{seconds_text(r.running_for_s)} so far, max {r.max_seconds:g}s"
+        body.append(
+            [
+                r.cli_name,
+                _status(r.last_status),
+                tables.when(r.last_started, tz, width),
+                Text(took, style="red" if r.over_time else ""),
+                Text("LATE", style="bold red") if r.late else Text("no"),
+                tables.when(r.next_due, tz, width),
+                tables.rate(r.success_rate_7d),
+                Text(tables.count(r.failures_7d), style="red" if r.failures_7d else ""),
+                tables.count(r.runs_7d),
+                r.schedule,
+            ]
         )
-    return Group(Text(f"gstjobs status of {database}"), table)
+    return Group(Text(f"gstjobs status of {database}"), tables.fitted(cols, body, width))
 
 
 # ---------------------------------------------------------------- gstjobs history
@@ -219,27 +219,40 @@ def _headline(job: str, results: dict[str, Any]) -> str:
 
 
 def history_table(rows: Sequence[RunRow], tz: ZoneInfo) -> RenderableType:
-    table = Table()
-    for col in ("run", "job", "started", "outcome", "took", "trigger", "host"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("results / error", overflow="fold", ratio=1)
-    for r in rows:
-        summary = r.error or _headline(r.job, r.results or {})
-        table.add_row(
+    cols = (
+        tables.Col("run", justify="right"),
+        tables.Col("job"),
+        tables.Col(f"started ({tables.zone(tz)})", keep=2),
+        tables.Col("outcome"),
+        tables.Col("took", keep=3, justify="right"),
+        tables.Col("trigger", keep=5),
+        tables.Col("host", keep=6),
+        tables.Col("results / error", keep=1, free_text=True),
+    )
+    body: list[list[tables.Cell]] = [
+        [
             str(r.id),
-            r.job,
-            _when(r.started_at, tz),
+            cli_name(r.job),
+            tables.when(r.started_at, tz, stdout.width),
             _status(r.status),
             seconds_text(r.duration_s) if r.duration_s is not None else "—",
             r.trigger
             + (" (dry run)" if r.dry_run else "")
             + (" (forced)" if r.as_of_forced else ""),
             r.host,
-            summary,
-        )
+            r.error or _headline(r.job, r.results or {}),
+        ]
+        for r in rows
+    ]
+    table = tables.fitted(cols, body, stdout.width)
     if not rows:
         table.caption = "no runs match"
     return table
+
+
+def cli_name(job: str) -> str:
+    """A job as people know it (sla-check), from its canonical name."""
+    return next((s.cli_name for s in JOBS if s.name == job), job)
 
 
 # ---------------------------------------------------------------- gstjobs db

@@ -8,6 +8,7 @@ others and name it (a job run fails that practice alone).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -42,6 +43,46 @@ class Selection:
     @property
     def ids(self) -> list[UUID]:
         return [t.id for t in self.usable]
+
+
+PREFIX = re.compile(r"[0-9a-f]{8}(-?[0-9a-f]{0,4}){0,4}[0-9a-f]*", re.IGNORECASE)
+BY_PREFIX = text(
+    "SELECT id FROM tenants WHERE CAST(id AS text) LIKE :prefix || '%' ORDER BY id LIMIT 2"
+)
+
+
+def parse_refs(values: Sequence[str]) -> tuple[str, ...]:
+    """--tenant values: full ids, or unique prefixes of at least 8 characters (as the
+    tables show them); UsageError for anything else."""
+    for value in values:
+        try:
+            UUID(value)
+        except ValueError:
+            if not PREFIX.fullmatch(value.strip()):
+                raise UsageError(
+                    f"--tenant {value!r} is not a practice id; give the id (e.g. "
+                    "3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f) or its first 8 characters."
+                ) from None
+    return tuple(dict.fromkeys(v.strip().lower() for v in values))
+
+
+def resolve(conn: Connection, values: Sequence[str]) -> tuple[UUID, ...]:
+    """The ids the --tenant values name; UsageError for a prefix no practice or more than
+    one practice has."""
+    out = []
+    for value in parse_refs(values):
+        try:
+            out.append(UUID(value))
+            continue
+        except ValueError:
+            pass
+        found = list(conn.execute(BY_PREFIX, {"prefix": value}).scalars())
+        if not found:
+            raise UsageError(f"no tenant with id starting {value}; check --tenant.")
+        if len(found) > 1:
+            raise UsageError(f"--tenant {value} names more than one practice; give more of it.")
+        out.append(found[0])
+    return tuple(dict.fromkeys(out))
 
 
 def require_known(wanted: Iterable[UUID], found: Iterable[UUID]) -> None:

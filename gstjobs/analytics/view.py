@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from gstjobs import tables
 from gstjobs.analytics.trend import Series, TenantTrend, sparkline
 
 ANOMALY_STYLE = "bold red"
@@ -54,23 +54,32 @@ def trend_json(trends: Sequence[TenantTrend], database: str, days: int) -> dict[
     }
 
 
-def trend_table(trends: Sequence[TenantTrend], database: str, days: int) -> RenderableType:
+def trend_table(
+    trends: Sequence[TenantTrend], database: str, days: int, width: int = tables.PIPE_WIDTH
+) -> RenderableType:
     if not trends:
         return Text(f"no tenants in {database}")
-    return Group(*(_tenant_table(t, days) for t in trends))
+    return Group(*(_tenant_table(t, days, width) for t in trends))
 
 
-def _tenant_table(trend: TenantTrend, days: int) -> RenderableType:
+COLUMNS = (
+    tables.Col("metric"),
+    tables.Col("trend"),
+    tables.Col("first", keep=3, justify="right"),
+    tables.Col("last", justify="right"),
+    tables.Col("min", keep=4, justify="right"),
+    tables.Col("max", keep=4, justify="right"),
+    tables.Col("anomalies", keep=1, free_text=True),
+)
+
+
+def _tenant_table(trend: TenantTrend, days: int, width: int) -> RenderableType:
     title = (
         f"{trend.name} ({trend.tenant_id}) — last {days} day(s), "
-        f"{trend.dates[0]} … {trend.dates[-1]}: {trend.snapshots} snapshot(s)"
+        f"{trend.dates[0]} to {trend.dates[-1]}: {trend.snapshots} snapshot(s)"
     )
-    table = Table(title=title, title_justify="left")
-    for col in ("metric", "trend", "first", "last", "min", "max", "anomalies"):
-        numeric = col in ("first", "last", "min", "max")
-        table.add_column(col, no_wrap=col != "anomalies", justify="right" if numeric else "left")
-    for s in trend.series:
-        table.add_row(
+    body: list[list[tables.Cell]] = [
+        [
             s.metric,
             _spark(trend, s),
             _fmt(s.metric, s.first),
@@ -78,7 +87,10 @@ def _tenant_table(trend: TenantTrend, days: int) -> RenderableType:
             _fmt(s.metric, s.minimum),
             _fmt(s.metric, s.maximum),
             _anomalies(s),
-        )
+        ]
+        for s in trend.series
+    ]
+    table = tables.fitted(COLUMNS, body, width, title=title)
     if not trend.snapshots:
         table.caption = "no snapshots in this window; see `gstjobs analytics backfill`"
     return table
@@ -116,4 +128,4 @@ def _fmt(metric: str, value: int | float | None) -> str:
         return "—"
     if metric in RATES:
         return f"{value:.1%}"
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"

@@ -15,6 +15,7 @@ from gstjobs.commands.common import (
     DryRunOption,
     JsonOption,
     TenantOption,
+    known_tenants,
     parse_tenants,
     show,
     state,
@@ -53,17 +54,17 @@ def trends(
     if ctx.invoked_subcommand is not None:
         return
     app_state = state(ctx, json_)
-    tenants = parse_tenants(tenant)
+    parse_tenants(tenant)  # a malformed id is a usage error before any connection
     with app_state.connection("analytics", autocommit=False) as conn:
         conn.execute(trend.READ_ONLY)
         require_current(conn)
-        found = trend.load(conn, tenants, days)
+        found = trend.load(conn, known_tenants(conn, tenant), days)
         conn.rollback()
     label = app_state.db.label
     show(
         app_state,
         lambda: view.trend_json(found, label, days),
-        lambda: view.trend_table(found, label, days),
+        lambda: view.trend_table(found, label, days, render.stdout.width),
     )
 
 
@@ -88,9 +89,10 @@ def backfill(
     first = backfilling.parse_date(from_, "--from")
     last = backfilling.parse_date(to, "--to")
     backfilling.check_range(first, last)
-    tenants = parse_tenants(tenant)
+    parse_tenants(tenant)  # a malformed id is a usage error before any connection
     with app_state.connection("analytics-backfill") as conn:
         require_current(conn)
+        tenants = tuple(known_tenants(conn, tenant))
         now = conn.execute(text("SELECT now()")).scalar_one()
     backfilling.check_past(last, now.astimezone(app_state.settings.tz).date())
     outcome = runner.execute(

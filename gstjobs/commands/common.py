@@ -18,8 +18,6 @@ from uuid import UUID
 
 import typer
 
-from gstjobs.errors import UsageError
-
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from sqlalchemy import Connection, Engine
@@ -113,16 +111,32 @@ def show(
         render.stdout.print(view())
 
 
-def parse_tenants(values: list[str] | None) -> tuple[UUID, ...]:
-    out = []
-    for value in values or []:
-        try:
-            out.append(UUID(value))
-        except ValueError:
-            raise UsageError(
-                f"--tenant {value!r} is not a UUID; use e.g. 3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f."
-            ) from None
-    return tuple(dict.fromkeys(out))
+def parse_tenants(values: list[str] | None) -> tuple[str, ...]:
+    """The --tenant values checked for form (ids, or prefixes of 8+ characters), before
+    any connection is made."""
+    from gstjobs.tenants import parse_refs
+
+    return parse_refs(values or [])
+
+
+def tenant_ids(app_state: AppState, values: list[str] | None) -> tuple[UUID, ...]:
+    """The --tenant values as practice ids; a prefix is looked up (UsageError when no
+    practice or more than one has it). Full ids are checked later, by the command."""
+    refs = parse_tenants(values)
+    if all(_is_uuid(r) for r in refs):
+        return tuple(UUID(r) for r in refs)
+    from gstjobs import tenants
+
+    with app_state.connection("tenants") as conn:
+        return tenants.resolve(conn, refs)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_as_of(value: str | None, app_state: AppState) -> datetime | None:
@@ -135,7 +149,7 @@ def known_tenants(conn: Connection, values: list[str] | None) -> list[UUID]:
     """The --tenant values as ids of practices that exist; UsageError (exit 2) otherwise."""
     from gstjobs import tenants
 
-    wanted = parse_tenants(values)
+    wanted = tenants.resolve(conn, values or [])
     if wanted:
         tenants.load(conn, wanted)  # raises for an id no practice has
     return list(wanted)

@@ -22,6 +22,7 @@ from gstjobs.commands.common import (
     parse_tenants,
     show,
     state,
+    tenant_ids,
 )
 from gstjobs.errors import UsageError
 from gstjobs.migrate import require_current
@@ -45,7 +46,7 @@ def register(app: typer.Typer) -> None:
 def send(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = False) -> None:
     """Deliver pending notifications that are due (per-tenant cap, retries with backoff)."""
     app_state = state(ctx, json_)
-    wanted = parse_tenants(tenant)
+    wanted = tenant_ids(app_state, tenant)
     settings = app_state.settings
     with app_state.engine("notify send") as engine:
         with engine.connect() as conn:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from gstjobs import render, tables
 from gstjobs.automation.rules import parse_rules_text
 from gstjobs.automation.store import RuleRow, list_rules
 from gstjobs.commands.common import (
@@ -92,21 +93,30 @@ def _row_json(r: RuleRow) -> dict[str, Any]:
 
 
 def _table(rows: list[RuleRow]) -> Table:
-    table = Table(title="automation rules", title_justify="left")
-    for col in ("rule", "tenant", "trigger", "active", "valid", "runs 24h", "failed 24h"):
-        table.add_column(col, no_wrap=col != "rule")
-    table.add_column("name / problem", overflow="fold", ratio=1)
-    for r in rows:
-        table.add_row(
+    cols = (
+        tables.Col("rule"),
+        tables.Col("practice", keep=3),
+        tables.Col("trigger", keep=2),
+        tables.Col("active", keep=4),
+        tables.Col("valid"),
+        tables.Col("runs 24h", keep=5, justify="right"),
+        tables.Col("failed 24h", keep=1, justify="right"),
+        tables.Col("name / problem", free_text=True),
+    )
+    body: list[list[tables.Cell]] = [
+        [
             str(r.id)[:8],
             str(r.tenant_id)[:8],
             r.trigger_event,
             "yes" if r.is_active else Text("no", style="dim"),
             Text("yes", style="green") if r.problem is None else Text("NO", style="bold red"),
-            str(r.executions_24h),
-            Text(str(r.failures_24h), style="red" if r.failures_24h else ""),
+            tables.count(r.executions_24h),
+            Text(tables.count(r.failures_24h), style="red" if r.failures_24h else ""),
             r.name if r.problem is None else Text(f"{r.name}: {r.problem}", style="red"),
-        )
+        ]
+        for r in rows
+    ]
+    table = tables.fitted(cols, body, render.stdout.width, title="automation rules")
     if not rows:
         table.caption = "no rules"
     return table

@@ -16,9 +16,9 @@ from gstjobs.commands.common import (
     TenantOption,
     is_tty,
     parse_as_of,
-    parse_tenants,
     show,
     state,
+    tenant_ids,
 )
 from gstjobs.errors import UsageError
 
@@ -86,7 +86,7 @@ def run(
     if trigger not in TRIGGERS:
         raise UsageError(f"--trigger must be one of {', '.join(TRIGGERS)}, got {trigger!r}.")
     request = runner.RunRequest(
-        tenants=parse_tenants(tenant),
+        tenants=tenant_ids(app_state, tenant),
         as_of=parse_as_of(as_of, app_state),
         dry_run=dry_run,
         force=force,
@@ -100,5 +100,5 @@ def run(
         report=True,
     )
     if outcome.status == "failed":
-        sys.stderr.write(f"gstjobs: {outcome.job} failed: {outcome.error}\n")
+        sys.stderr.write(f"gstjobs: {spec.cli_name} failed: {outcome.error}\n")
     raise typer.Exit(outcome.exit_code)

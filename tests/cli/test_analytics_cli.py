@@ -115,7 +115,7 @@ def test_trend_view_tenant_filter(cli: Any, practice: UUID, engine: Engine) -> N
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--tenant", "not-a-uuid"), "--tenant 'not-a-uuid' is not a UUID"),
+        (("--tenant", "not-a-uuid"), "--tenant 'not-a-uuid' is not a practice id"),
         (("--tenant", "3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f"), "no tenant with id"),
         (("--days", "0"), "--days"),
     ],

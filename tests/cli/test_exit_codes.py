@@ -226,7 +226,7 @@ def test_dash_v_as_an_option_value_is_a_value(cli: Any) -> None:
     result = cli("run", "sla-check", "--tenant", "-v")
     assert result.code == 2
     assert "Traceback" not in result.stderr
-    assert "--tenant '-v' is not a UUID" in one_line(result.stderr)
+    assert "--tenant '-v' is not a practice id" in one_line(result.stderr)
 
 
 def test_health_report_that_cannot_evaluate_says_unknown_on_stdout(cli: Any) -> None:
@@ -235,3 +235,15 @@ def test_health_report_that_cannot_evaluate_says_unknown_on_stdout(cli: Any) -> 
     assert result.stdout.startswith("GSTJOBS UNKNOWN - GSTJOBS_NETWORK_TIMEOUT")
     as_json = cli("health-report", "--json", env={"GSTJOBS_NETWORK_TIMEOUT": "lots"})
     assert as_json.code == 3 and as_json.json()["status"] == "UNKNOWN"
+
+
+def test_a_practice_can_be_named_by_the_prefix_the_tables_show(cli: Any, engine: Engine) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+    short = str(t)[:8]
+    ran = cli("run", "sla-check", "--tenant", short, "--json")
+    assert ran.code == 0, ran.stderr
+    listed = cli("rules", "list", "--tenant", short, "--json")
+    assert listed.code == 0, listed.stderr
+    missing = cli("run", "sla-check", "--tenant", "ffffffff")
+    assert missing.code == 2 and "no tenant with id starting ffffffff" in missing.stderr

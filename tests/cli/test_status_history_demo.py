@@ -87,7 +87,7 @@ def test_history_filters(cli: Any, engine: Engine) -> None:
     assert cli("history", "--status", "failed", "--json").json()["runs"] == []
     assert len(cli("history", "--job", "sla-check", "--json").json()["runs"]) == 3
     assert cli("history", "--job", "health-check", "--json").json()["runs"] == []
-    assert "check-sla-and-overdue" in cli("history").stdout
+    assert "sla-check" in cli("history").stdout  # people read the CLI name
 
 
 def test_db_status_names_the_database_and_masks_nothing_secret(cli: Any) -> None:
@@ -139,3 +139,31 @@ def test_db_stop_stops_the_embedded_server_and_the_next_command_starts_it(
     assert again.json()["stopped"] is False
     assert cli("db", "status", env=data, database=False).code == 0
     assert cli("db", "stop", env=data, database=False).code == 0
+
+
+def _widest(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def test_tables_fit_80_columns_and_are_not_padded_when_piped(cli: Any) -> None:
+    assert cli("demo", "--tenants", "2").code == 0
+    assert cli("run", "sla-check").code == 0
+    for args in (("status",), ("history",), ("rules", "list"), ("analytics",)):
+        narrow = cli(*args, env={"COLUMNS": "80"})
+        assert narrow.code == 0, narrow.stderr
+        assert _widest(narrow.stdout) <= 80, (args, narrow.stdout)
+        assert "…" not in narrow.stdout  # nothing cut to an ellipsis
+    status = cli("status", env={"COLUMNS": "80"}).stdout
+    for word in ("sla-check", "success", "late?", "next due"):
+        assert word in status
+    wide = cli("status", env={"COLUMNS": "200"}).stdout
+    assert "success 7d" in wide and "schedule" in wide
+    assert all(line == line.rstrip() for line in wide.splitlines())
+
+
+def test_a_successful_run_under_cron_prints_nothing_unless_asked(cli: Any) -> None:
+    quiet = cli("run", "sla-check")
+    assert quiet.code == 0 and quiet.stdout == "" and quiet.stderr == ""
+    told = cli("run", "sla-check", "-v")
+    assert "sla-check" in told.stdout and "success" in told.stdout
+    assert cli("run", "sla-check", "-q").stdout == ""  # -q after the command is global too
