@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -21,6 +21,29 @@ if TYPE_CHECKING:
     from gstjobs.config import Settings
 
 Results = dict[str, Any]
+
+
+class Progress(Protocol):
+    """Where long work says how far it is (a terminal shows it; cron sees nothing)."""
+
+    def step(self, what: str) -> None:
+        """A new phase begins: ``flagging overdue tasks``."""
+
+    def advance(self, done: int, total: int | None = None) -> None:
+        """Within the phase, ``done`` of ``total`` units are done."""
+
+
+class Silent:
+    """Progress that goes nowhere: under cron, in a pipe, with --json, in tests."""
+
+    def step(self, what: str) -> None:
+        return None
+
+    def advance(self, done: int, total: int | None = None) -> None:
+        return None
+
+
+SILENT = Silent()
 
 
 @dataclass(frozen=True)
@@ -37,6 +60,7 @@ class JobContext:
     tenants: tuple[Tenant, ...]
     dry_run: bool
     settings: Settings
+    progress: Progress = SILENT
 
     @property
     def tenant_ids(self) -> list[UUID]:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection as PgConnection
 from sqlalchemy import Connection, text
 
+from gstjobs.core import SILENT, Progress
 from gstjobs.errors import UsageError
 
 TENANTS_PER_CHUNK = 20
@@ -307,6 +308,7 @@ def load(
     tasks_per_tenant: int,
     anchor: datetime,
     reset: bool,
+    progress: Progress = SILENT,
 ) -> DemoSummary:
     """Load the data set in the caller's transaction. Refuses to load twice unless
     ``reset``, which first removes every demo practice (whatever seed or size made it)."""
@@ -333,11 +335,13 @@ def load(
     counted = dict.fromkeys(_COLUMNS, 0)
     # A chunk of practices at a time, so memory stays flat however many are asked for;
     # within a chunk, tables go in dependency order (tenants before users before cases).
+    progress.step("loading practices")
     for start in range(0, len(ids), TENANTS_PER_CHUNK):
         rows = gen.build(ids[start : start + TENANTS_PER_CHUNK])
         for table, columns in _COLUMNS.items():
             _copy(raw, table, columns, rows[table])
             counted[table] += len(rows[table])
+        progress.advance(min(start + TENANTS_PER_CHUNK, len(ids)), len(ids))
     return DemoSummary(
         tenants,
         counted["users"],

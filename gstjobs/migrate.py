@@ -14,6 +14,7 @@ from importlib import resources
 
 from sqlalchemy import Connection, Engine, text
 
+from gstjobs.core import SILENT, Progress
 from gstjobs.errors import ConfigError, GstjobsError, first_line
 
 LOCK_SQL = text("SELECT pg_advisory_lock(hashtext('gstjobs'), hashtext('migrate'))")
@@ -75,7 +76,7 @@ def state(conn: Connection) -> list[MigrationState]:
     ]
 
 
-def upgrade(engine: Engine) -> list[Migration]:
+def upgrade(engine: Engine, progress: Progress = SILENT) -> list[Migration]:
     """Apply what is pending; return what this call applied."""
     applied: list[Migration] = []
     with engine.connect() as lock_conn:
@@ -86,6 +87,7 @@ def upgrade(engine: Engine) -> list[Migration]:
             for st in state(lock_conn):
                 if st.applied_at is not None:
                     continue
+                progress.step(f"migrating: {st.migration.version}_{st.migration.name}")
                 _apply(engine, st.migration)
                 applied.append(st.migration)
         finally:

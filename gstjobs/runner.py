@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, text
 from gstjobs import ledger
 from gstjobs.clock import check_in_range
 from gstjobs.config import Settings
-from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.core import SILENT, JobContext, JobSpec, Progress, Results
 from gstjobs.db import Database, connect, describe, is_connection_lost, make_engine
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
 from gstjobs.guard import Guard, Stopped
@@ -108,7 +108,13 @@ class Limits:
         )
 
 
-def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest) -> RunOutcome:
+def execute(
+    spec: JobSpec,
+    settings: Settings,
+    db: Database,
+    request: RunRequest,
+    progress: Progress = SILENT,
+) -> RunOutcome:
     if request.as_of is not None:
         check_in_range(request.as_of)
     limits = Limits.of(spec, settings)
@@ -134,6 +140,7 @@ def execute(spec: JobSpec, settings: Settings, db: Database, request: RunRequest
             if not request.dry_run and not ledger.try_lock(conn, spec.name):
                 return _record_skipped(conn, spec, db, request)
             run = _Run(spec, settings, db, request, limits, conn, ledger_engine, work_engine)
+            run.progress = progress
             try:
                 return run.execute(tenants)
             finally:
@@ -232,6 +239,7 @@ class _Run:
         self.ledger_engine = ledger_engine
         self.work_engine = work_engine
         self.ledger_usable = True
+        self.progress: Progress = SILENT
         self.results: Results = {key: 0 for key in spec.result_keys}
         self.failures: list[TenantFailure] = []
 
@@ -245,7 +253,14 @@ class _Run:
         )
         clock = time.monotonic()
         as_of = request.as_of or self.started.started_at
-        ctx = JobContext(self.started.run_id, as_of, tenants.usable, request.dry_run, self.settings)
+        ctx = JobContext(
+            self.started.run_id,
+            as_of,
+            tenants.usable,
+            request.dry_run,
+            self.settings,
+            self.progress,
+        )
         self.failures.extend(TenantFailure(u.id, u.reason) for u in tenants.unusable)
         guard = Guard(
             deadline_s=self.limits.deadline_s,
@@ -262,6 +277,7 @@ class _Run:
                     self.results |= self._work(ctx)
                 guard.check()
                 if spec.send is not None:
+                    self.progress.step(f"{spec.cli_name}: sending")
                     # After the commit, so a crash can never send an uncommitted row. A
                     # job's duration is its own work: its sending is reported apart.
                     began = time.monotonic()
@@ -348,6 +364,7 @@ class _Run:
 
     def _in_transaction(self, ctx: JobContext) -> Results:
         assert self.spec.work is not None
+        self.progress.step(f"{self.spec.cli_name}: working")
         with connect(self.work_engine, self.db.label) as conn:
             tx = conn.begin()
             try:
@@ -356,6 +373,7 @@ class _Run:
                 if ctx.dry_run:
                     tx.rollback()
                     return results
+                self.progress.step(f"{self.spec.cli_name}: committing")
                 with self.guard.deferred():
                     if not ledger.still_locked(conn, self.spec.name, self.started.backend_pid):
                         raise Stopped("lost its lock before committing; nothing was committed")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import text
 
-from gstjobs import render, runner
+from gstjobs import progress, render, runner
 from gstjobs.analytics import backfill as backfilling
 from gstjobs.analytics import trend, view
 from gstjobs.commands.common import (
@@ -95,12 +95,14 @@ def backfill(
         tenants = tuple(known_tenants(conn, tenant))
         now = conn.execute(text("SELECT now()")).scalar_one()
     backfilling.check_past(last, now.astimezone(app_state.settings.tz).date())
-    outcome = runner.execute(
-        analytics_snapshot.spec_for(first, last),
-        app_state.settings,
-        app_state.db,
-        runner.RunRequest(tenants=tenants, dry_run=dry_run, trigger="manual"),
-    )
+    with progress.shown(not (app_state.json or app_state.quiet)) as shown:
+        outcome = runner.execute(
+            analytics_snapshot.spec_for(first, last),
+            app_state.settings,
+            app_state.db,
+            runner.RunRequest(tenants=tenants, dry_run=dry_run, trigger="manual"),
+            shown,
+        )
     show(
         app_state,
         lambda: render.run_json(outcome),

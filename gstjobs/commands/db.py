@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gstjobs import migrate, render
+from gstjobs import migrate, progress, render
 from gstjobs.commands.common import JsonOption, show, state
 from gstjobs.db import stop_embedded
 from gstjobs.errors import UsageError
@@ -30,8 +30,11 @@ def upgrade(ctx: typer.Context, json_: JsonOption = False) -> None:
       DATABASE_URL=postgresql://gstjobs@db/litigation gstjobs db upgrade
     """
     app_state = state(ctx, json_)
-    with app_state.engine("db upgrade") as engine:
-        applied = migrate.upgrade(engine)
+    with (
+        app_state.engine("db upgrade") as engine,
+        progress.shown(not (app_state.json or app_state.quiet)) as shown,
+    ):
+        applied = migrate.upgrade(engine, shown)
     label = app_state.db.label
     show(
         app_state,

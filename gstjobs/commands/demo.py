@@ -11,7 +11,7 @@ from rich.text import Text
 from sqlalchemy import text
 
 from gstjobs import demo as demo_data
-from gstjobs import migrate
+from gstjobs import migrate, progress
 from gstjobs.clock import iso_z
 from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, state
 from gstjobs.errors import UsageError
@@ -69,17 +69,19 @@ def demo(
                 "it looks like a real database. Unset DATABASE_URL to use the embedded "
                 "server, or pass --force if you mean it."
             )
-        migrate.upgrade(engine)
-        with engine.begin() as conn:
-            anchor = given_anchor or conn.execute(text("SELECT now()")).scalar_one()
-            summary = demo_data.load(
-                conn,
-                tenants=tenants,
-                seed=seed,
-                tasks_per_tenant=tasks_per_tenant,
-                anchor=anchor,
-                reset=reset,
-            )
+        with progress.shown(not (app_state.json or app_state.quiet)) as shown:
+            migrate.upgrade(engine, shown)
+            with engine.begin() as conn:
+                anchor = given_anchor or conn.execute(text("SELECT now()")).scalar_one()
+                summary = demo_data.load(
+                    conn,
+                    tenants=tenants,
+                    seed=seed,
+                    tasks_per_tenant=tasks_per_tenant,
+                    anchor=anchor,
+                    reset=reset,
+                    progress=shown,
+                )
     label = app_state.db.label
     counts = {
         "tenants": summary.tenants,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gstjobs import jobs, render, runner
+from gstjobs import jobs, progress, render, runner
 from gstjobs.commands.common import (
     AsOfOption,
     DryRunOption,
@@ -92,7 +92,8 @@ def run(
         force=force,
         trigger=trigger if trigger != "auto" else ("manual" if is_tty() else "scheduled"),
     )
-    outcome = runner.execute(spec, app_state.settings, app_state.db, request)
+    with progress.shown(not (app_state.json or app_state.quiet)) as shown:
+        outcome = runner.execute(spec, app_state.settings, app_state.db, request, shown)
     show(
         app_state,
         lambda: render.run_json(outcome),

@@ -167,3 +167,41 @@ def test_a_successful_run_under_cron_prints_nothing_unless_asked(cli: Any) -> No
     told = cli("run", "sla-check", "-v")
     assert "sla-check" in told.stdout and "success" in told.stdout
     assert cli("run", "sla-check", "-q").stdout == ""  # -q after the command is global too
+
+
+def test_long_work_shows_progress_on_a_terminal_and_nothing_in_a_pipe(
+    db_url: Any, tmp_path: Any
+) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env, url_text
+
+    env = clean_env({"DATABASE_URL": url_text(db_url), "TERM": "xterm", "NO_COLOR": ""})
+    args = [sys.executable, "-m", "gstjobs", "demo", "--tenants", "60"]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env=env, cwd=tmp_path)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"loading practices" in seen
+    piped = subprocess.run(
+        [*args[:-2], "--reset", "--tenants", "60"],
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert piped.returncode == 0 and piped.stderr == b""
