@@ -29,7 +29,6 @@ LATE_AFTER = timedelta(minutes=10)
 SYSTEM_TENANT = UUID(int=0)
 """``audit_log.tenant_id`` of run-level rows: a run spans tenants, and the column is NOT NULL."""
 
-RUN_STATUSES = ("running", "success", "failed", "skipped", "abandoned")
 
 _LOCK_KEY = "hashtext('gstjobs'), hashtext(:job)"
 _HOLDS_LOCK = """EXISTS (SELECT 1 FROM pg_locks l

@@ -6,11 +6,8 @@ import sys
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
 
-from gstjobs import progress, render, runner
-from gstjobs.analytics import backfill as backfilling
-from gstjobs.analytics import trend, view
+from gstjobs import progress
 from gstjobs.commands.common import (
     DryRunOption,
     JsonOption,
@@ -20,8 +17,6 @@ from gstjobs.commands.common import (
     show,
     state,
 )
-from gstjobs.jobs import analytics_snapshot
-from gstjobs.migrate import require_current
 
 group = typer.Typer(
     invoke_without_command=True,
@@ -51,6 +46,10 @@ def trends(
       gstjobs analytics
       gstjobs analytics --days 30 --tenant 3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f
     """
+    from gstjobs import render
+    from gstjobs.analytics import trend, view
+    from gstjobs.migrate import require_current
+
     if ctx.invoked_subcommand is not None:
         return
     app_state = state(ctx, json_)
@@ -85,6 +84,13 @@ def backfill(
     Example:
       gstjobs analytics backfill --from 2026-11-01 --to 2026-11-28
     """
+    from sqlalchemy import text
+
+    from gstjobs import render, runner
+    from gstjobs.analytics import backfill as backfilling
+    from gstjobs.jobs import analytics_snapshot
+    from gstjobs.migrate import require_current
+
     app_state = state(ctx, json_)
     first = backfilling.parse_date(from_, "--from")
     last = backfilling.parse_date(to, "--to")

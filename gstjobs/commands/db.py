@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from gstjobs import migrate, progress, render
+from gstjobs import progress
 from gstjobs.commands.common import JsonOption, show, state
-from gstjobs.db import stop_embedded
 from gstjobs.errors import UsageError
 
 app = typer.Typer(
@@ -29,6 +28,8 @@ def upgrade(ctx: typer.Context, json_: JsonOption = False) -> None:
     Example:
       DATABASE_URL=postgresql://gstjobs@db/litigation gstjobs db upgrade
     """
+    from gstjobs import migrate
+
     app_state = state(ctx, json_)
     with (
         app_state.engine("db upgrade") as engine,
@@ -60,6 +61,8 @@ def db_status(ctx: typer.Context, json_: JsonOption = False) -> None:
     Example:
       gstjobs db status --json
     """
+    from gstjobs import migrate, render
+
     app_state = state(ctx, json_)
     with app_state.connection("db status") as conn:
         states = migrate.state(conn)
@@ -82,6 +85,8 @@ def stop(ctx: typer.Context, json_: JsonOption = False) -> None:
     Example:
       gstjobs db stop
     """
+    from gstjobs.db import stop_embedded
+
     app_state = state(ctx, json_)
     if app_state.settings.database_url is not None:
         raise UsageError(

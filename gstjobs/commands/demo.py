@@ -5,13 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy import text
 
-from gstjobs import demo as demo_data
-from gstjobs import migrate, progress
+from gstjobs import progress
 from gstjobs.clock import iso_z
 from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, state
 from gstjobs.errors import UsageError
@@ -58,6 +53,14 @@ def demo(
       gstjobs demo
       gstjobs demo --reset --tenants 100 --tasks-per-tenant 1000
     """
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+    from sqlalchemy import text
+
+    from gstjobs import demo as demo_data
+    from gstjobs import migrate
+
     app_state = state(ctx, json_)
     given_anchor = parse_as_of(as_of, app_state)  # bad input stops before any write
     with app_state.engine("demo") as engine:

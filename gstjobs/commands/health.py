@@ -10,13 +10,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
 
 from gstjobs import jobs
 from gstjobs.commands.common import AsOfOption, JsonOption, parse_as_of, show, state
-from gstjobs.health import report as health
-from gstjobs.health.views import report_json, report_view
-from gstjobs.migrate import require_current
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +39,12 @@ def health_report(
       gstjobs health-report
       gstjobs health-report --hours 48 --json
     """
+    from sqlalchemy import text
+
+    from gstjobs.health import report as health
+    from gstjobs.health.views import report_json, report_view
+    from gstjobs.migrate import require_current
+
     app_state = state(ctx, json_)
     moment = parse_as_of(as_of, app_state)
     # Anything that keeps it from evaluating (database down, no schema, a bug) reaches

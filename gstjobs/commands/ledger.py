@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
 
-from gstjobs import jobs, ledger, render
-from gstjobs.clock import parse_since
+from gstjobs import jobs
 from gstjobs.commands.common import JsonOption, show, state
+from gstjobs.core import RUN_STATUSES
 from gstjobs.errors import UsageError
-from gstjobs.migrate import require_current
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +26,11 @@ def status(ctx: typer.Context, json_: JsonOption = False) -> None:
     Example:
       gstjobs status --json
     """
+    from sqlalchemy import text
+
+    from gstjobs import ledger, render
+    from gstjobs.migrate import require_current
+
     app_state = state(ctx, json_)
     tz = app_state.settings.tz
     with app_state.connection("status") as conn:
@@ -47,9 +50,7 @@ def history(
     job: Annotated[str | None, typer.Option(help="Only this job (CLI or canonical name).")] = None,
     status: Annotated[
         str | None,
-        typer.Option(
-            "--status", help="Only runs with this outcome: " + ", ".join(ledger.RUN_STATUSES)
-        ),
+        typer.Option("--status", help="Only runs with this outcome: " + ", ".join(RUN_STATUSES)),
     ] = None,
     since: Annotated[
         str | None,
@@ -65,13 +66,17 @@ def history(
       gstjobs history --since 24h
       gstjobs history --job sla-check --status failed --limit 5
     """
+    from sqlalchemy import text
+
+    from gstjobs import ledger, render
+    from gstjobs.clock import parse_since
+    from gstjobs.migrate import require_current
+
     app_state = state(ctx, json_)
     tz = app_state.settings.tz
     job_name = jobs.find(job).name if job else None
-    if status is not None and status not in ledger.RUN_STATUSES:
-        raise UsageError(
-            f"--status must be one of {', '.join(ledger.RUN_STATUSES)}, got {status!r}."
-        )
+    if status is not None and status not in RUN_STATUSES:
+        raise UsageError(f"--status must be one of {', '.join(RUN_STATUSES)}, got {status!r}.")
     with app_state.connection("history") as conn:
         require_current(conn)
         now = conn.execute(text("SELECT now()")).scalar_one()

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from gstjobs import render, tables
-from gstjobs.automation.rules import parse_rules_text
-from gstjobs.automation.store import RuleRow, list_rules
 from gstjobs.commands.common import (
     JsonOption,
     TenantOption,
@@ -21,7 +16,11 @@ from gstjobs.commands.common import (
     state,
 )
 from gstjobs.errors import UsageError
-from gstjobs.migrate import require_current
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from gstjobs.automation.store import RuleRow
 
 app = typer.Typer(help="List the automation rules and check rule files.", no_args_is_help=True)
 
@@ -38,6 +37,9 @@ def list_(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = F
     Example:
       gstjobs rules list --tenant 3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e7f
     """
+    from gstjobs.automation.store import list_rules
+    from gstjobs.migrate import require_current
+
     app_state = state(ctx, json_)
     parse_tenants(tenant)  # a malformed id is a usage error before any connection
     with app_state.connection("rules list") as conn:
@@ -62,6 +64,8 @@ def validate(
     Example:
       gstjobs rules validate escalate-overdue-scn.json
     """
+    from gstjobs.automation.rules import parse_rules_text
+
     app_state = state(ctx, json_)
     try:
         source = file.read_text("utf-8")
@@ -93,6 +97,10 @@ def _row_json(r: RuleRow) -> dict[str, Any]:
 
 
 def _table(rows: list[RuleRow]) -> Table:
+    from rich.text import Text
+
+    from gstjobs import render, tables
+
     cols = (
         tables.Col("rule"),
         tables.Col("practice", keep=3),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gstjobs import jobs, progress, render, runner
+from gstjobs import jobs, progress
 from gstjobs.commands.common import (
     AsOfOption,
     DryRunOption,
@@ -81,6 +81,8 @@ def run(
     lock), 1 failed, 2 usage, 69 database unreachable, 78 configuration. Silent on
     success under cron or in a pipe unless -v.
     """
+    from gstjobs import render, runner
+
     app_state = state(ctx, json_)
     spec = jobs.find(job)
     if trigger not in TRIGGERS:

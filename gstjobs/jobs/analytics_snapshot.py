@@ -22,6 +22,7 @@ from gstjobs.analytics import snapshot
 from gstjobs.analytics.backfill import points_between
 from gstjobs.analytics.metrics import Point, point
 from gstjobs.core import JobContext, JobSpec, Results, Tenant, sum_results
+from gstjobs.jobs import find
 from gstjobs.sla import DEFAULT_SLA_HOURS
 
 JOB_NAME = "analytics-snapshot"
@@ -48,20 +49,6 @@ def merge(parts: Sequence[Mapping[str, Any]]) -> Results:
     return merged
 
 
-SPEC = JobSpec(
-    name=JOB_NAME,
-    cli_name="analytics-snapshot",
-    schedule="59 23 * * *",
-    expected_seconds=(10, 30),
-    max_seconds=60,
-    summary="Store each tenant's daily metrics snapshot and flag >30% deviations from the "
-    "7-day average.",
-    work=run,
-    result_keys=("tenants", "snapshotsWritten", "anomaliesDetected"),
-    merge=merge,
-)
-
-
 def spec_for(first: date, last: date) -> JobSpec:
     """This job working on ``first`` … ``last`` instead of ``as_of`` (a backfill): the
     same lock, ledger and per-tenant fallback; see gstjobs.analytics.backfill."""
@@ -75,7 +62,7 @@ def spec_for(first: date, last: date) -> JobSpec:
             "days": (last - first).days + 1,
         }
 
-    return replace(SPEC, work=work, merge=_merge_range)
+    return replace(find(JOB_NAME), overrides={"run": work, "merge": _merge_range})
 
 
 def _merge_range(parts: Sequence[Mapping[str, Any]]) -> Results:

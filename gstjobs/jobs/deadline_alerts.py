@@ -26,7 +26,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, text
 
 from gstjobs.automation import engine as rules
-from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.core import JobContext, Results
 from gstjobs.notify.delivery import send_own
 from gstjobs.notify.outbox import per_channel
 
@@ -157,20 +157,5 @@ def run(conn: Connection, ctx: JobContext) -> Results:
     }
 
 
-SPEC = JobSpec(
-    name=JOB_NAME,
-    cli_name="deadline-alerts",
-    schedule="0 9 * * *",
-    expected_seconds=(3, 8),
-    max_seconds=20,
-    summary="One consolidated alert per user for tasks and hearings due in the next 24 hours.",
-    work=run,
-    send=send_own,
-    result_keys=(
-        "tasksDue",
-        "hearingsDue",
-        "usersAlerted",
-        "notificationsQueued",
-        "notificationsSent",
-    ),
-)
+send = send_own
+"""After the commit: this run's own digests go out at once (the rest is the delivery job's)."""

@@ -9,24 +9,8 @@ is the operator's spelling of the same run.
 
 from __future__ import annotations
 
-from gstjobs.core import JobSpec
 from gstjobs.notify import delivery
 
 JOB_NAME = "deliver-notifications"
 
-SPEC = JobSpec(
-    name=JOB_NAME,
-    cli_name="deliver",
-    schedule="* * * * *",
-    expected_seconds=(1, 10),
-    max_seconds=60,
-    summary="Send pending notifications (email, WhatsApp): retries and backlog, urgent first.",
-    work=None,
-    send=delivery.send_due,
-    result_keys=(
-        "notificationsSent",
-        "notificationsFailed",
-        "notificationsRetrying",
-        "notificationsDeferred",
-    ),
-)
+send = delivery.send_due

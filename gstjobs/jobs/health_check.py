@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.core import JobContext, Results
 from gstjobs.health.automation import automation_health, merge_metrics
 
 JOB_NAME = "automation-health-check"
@@ -74,22 +74,4 @@ def run(conn: Connection, ctx: JobContext) -> Results:
     }
 
 
-SPEC = JobSpec(
-    name=JOB_NAME,
-    cli_name="health-check",
-    schedule="0 7 * * *",
-    expected_seconds=(2, 5),
-    max_seconds=10,
-    summary="Automation rule health over the last 24 hours; alert each tenant's admins.",
-    work=run,
-    result_keys=(
-        "total_executions",
-        "successful_executions",
-        "failed_executions",
-        "success_rate",
-        "inactive_rules",
-        "degraded_rules",
-        "level",
-    ),
-    merge=merge_metrics,
-)
+merge = merge_metrics

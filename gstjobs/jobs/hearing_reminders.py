@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.core import JobContext, Results
 from gstjobs.notify.delivery import send_own
 from gstjobs.notify.outbox import per_channel
 
@@ -113,20 +113,5 @@ def run(conn: Connection, ctx: JobContext) -> Results:
     }
 
 
-SPEC = JobSpec(
-    name=JOB_NAME,
-    cli_name="hearing-reminders",
-    schedule="0 8 * * *",
-    expected_seconds=(5, 15),
-    max_seconds=30,
-    summary="Remind case owners and advocates of hearings today and tomorrow (email, WhatsApp).",
-    work=run,
-    send=send_own,
-    result_keys=(
-        "hearingsFound",
-        "notificationsQueued",
-        "notificationsSent",
-        "notificationsFailed",
-        "duplicatesSkipped",
-    ),
-)
+send = send_own
+"""After the commit: this run's own reminders go out at once (the rest is the delivery job's)."""

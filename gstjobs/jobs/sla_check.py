@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, text
 
 from gstjobs.automation import engine as rules
-from gstjobs.core import JobContext, JobSpec, Results
+from gstjobs.core import JobContext, Results
 from gstjobs.sla import POLICY_CTE, policy_params
 
 JOB_NAME = "check-sla-and-overdue"
@@ -170,15 +170,3 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         "rulesTriggered": fired.executed,
         "rulesFailed": fired.failed,
     }
-
-
-SPEC = JobSpec(
-    name=JOB_NAME,
-    cli_name="sla-check",
-    schedule="*/15 * * * *",
-    expected_seconds=(2, 5),
-    max_seconds=15,
-    summary="Flag overdue tasks and SLA breaches; emit events for the automation rules.",
-    work=run,
-    result_keys=("overdueTasks", "newlyOverdue", "slaViolations", "rulesTriggered"),
-)
