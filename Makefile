@@ -5,8 +5,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# Every job, in the order a day would run them (a meta-test keeps this list complete).
-JOBS   := sla-check hearing-reminders deadline-alerts analytics-snapshot health-check deliver
 
 .PHONY: venv demo test test-embedded test-local lint bench faults clean
 
@@ -24,7 +22,8 @@ venv: $(STAMP)
 DEMO := env DATABASE_URL=$(GSTJOBS_DEMO_DATABASE_URL) $(BIN)/gstjobs
 demo: venv
 	$(DEMO) demo --reset
-	@for job in $(JOBS); do $(DEMO) run $$job --trigger manual || exit $$?; done
+	@# Every job in the registry, in its order (`gstjobs schedule jobs` lists them).
+	@for job in $$($(DEMO) schedule jobs); do $(DEMO) run $$job --trigger manual || exit $$?; done
 	$(DEMO) status
 	@# The monitoring check exits 1 or 2 on findings; the demo shows it without failing.
 	$(DEMO) health-report || true

@@ -20,7 +20,18 @@ import typer
 from typer.core import TyperGroup
 
 from gstjobs import __version__
-from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
+from gstjobs.commands import (
+    analytics,
+    common,
+    db,
+    demo,
+    health,
+    ledger,
+    notify,
+    rules,
+    run,
+    schedule,
+)
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError
 from gstjobs.guard import Stopped
 
@@ -33,6 +44,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Rules", ("rules",)),
     ("Analytics", ("analytics",)),
     ("Database", ("db",)),
+    ("Installation", ("schedule",)),
     ("Demo", ("demo",)),
 )
 """How ``gstjobs --help`` groups the commands; a command in no section is listed last."""
@@ -77,7 +89,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for module in (run, ledger, health, db, demo, rules, notify, analytics):
+for module in (run, ledger, health, db, demo, rules, notify, analytics, schedule):
     module.register(app)
 
 

@@ -84,3 +84,31 @@ def test_gstin_check_character() -> None:
     value = gstin(random.Random(1))
     assert len(value) == 15 and value[13] == "Z"
     assert gstin_check_char(value[:14]) == value[14]
+
+
+@pytest.mark.parametrize(
+    ("cron", "calendar"),
+    [
+        ("*/15 * * * *", "*-*-* *:00/15:00 Asia/Kolkata"),
+        ("0 8 * * *", "*-*-* 08:00:00 Asia/Kolkata"),
+        ("59 23 * * *", "*-*-* 23:59:00 Asia/Kolkata"),
+        ("* * * * *", "*-*-* *:*:00 Asia/Kolkata"),
+        ("30 7 * * *", "*-*-* 07:30:00 Asia/Kolkata"),
+        ("0 3 * * 0", "Sun *-*-* 03:00:00 Asia/Kolkata"),
+        ("0 9 1 * 1-5", "Mon..Fri *-*-01 09:00:00 Asia/Kolkata"),
+        ("0,30 9,17 * * *", "*-*-* 09,17:00,30:00 Asia/Kolkata"),
+    ],
+)
+def test_cron_to_systemd_calendar(cron: str, calendar: str) -> None:
+    from gstjobs.schedule import on_calendar
+
+    assert on_calendar(cron, "Asia/Kolkata") == calendar
+
+
+@pytest.mark.parametrize("cron", ["0 8 * *", "0 8-10 * * *", "0 8 * JAN *", "0 8 L * *"])
+def test_cron_without_a_systemd_equivalent_is_refused(cron: str) -> None:
+    from gstjobs.errors import UsageError
+    from gstjobs.schedule import on_calendar
+
+    with pytest.raises(UsageError):
+        on_calendar(cron, "Asia/Kolkata")
