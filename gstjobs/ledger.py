@@ -37,7 +37,9 @@ _HOLDS_LOCK = """EXISTS (SELECT 1 FROM pg_locks l
                    AND l.objid = CAST(hashtext({job}) AS oid) AND l.objsubid = 2)"""
 # pg_locks shows every session's locks to every role (pg_stat_activity hides details of
 # other roles' sessions), so a monitoring user cannot mistake a live run for a dead one.
-ALIVE = _HOLDS_LOCK.format(pid="r.backend_pid", job="r.job_name")
+LOCK_NAME = "r.job_name || CASE WHEN r.shard = '' THEN '' ELSE '#' || r.shard END"
+"""SQL: the name run ``r``'s lock is taken under: the job, or ``job#K/N`` for a shard."""
+ALIVE = _HOLDS_LOCK.format(pid="r.backend_pid", job=LOCK_NAME)
 """SQL: run ``r`` (a job_runs row) is held by a live session."""
 EFFECTIVE_STATUS = (
     f"CASE WHEN r.status = 'running' AND NOT {ALIVE} THEN 'abandoned' ELSE r.status END"
@@ -57,14 +59,14 @@ ABANDON_DEAD = text(
         duration_ms = LEAST(extract(epoch FROM clock_timestamp() - r.started_at) * 1000,
                             2147483647)::int,
         error = 'the process running this job died before recording an outcome'
-    WHERE r.status = 'running' AND r.job_name = :job AND NOT {ALIVE}
+    WHERE r.status = 'running' AND r.job_name = :job AND r.shard = :shard AND NOT {ALIVE}
     RETURNING r.id
     """
 )
 HOLDER = text(
     f"""
     SELECT r.id FROM job_runs r
-    WHERE r.job_name = :job AND r.status = 'running' AND {ALIVE}
+    WHERE r.job_name = :job AND r.shard = :shard AND r.status = 'running' AND {ALIVE}
     ORDER BY r.id DESC LIMIT 1
     """
 )
@@ -72,10 +74,10 @@ START = text(
     """
     INSERT INTO job_runs (job_name, status, trigger, host, pid, backend_pid, backend_start,
                           as_of, dry_run, tenant_filter, deadline_s, blocked_by, as_of_forced,
-                          started_at)
+                          shard, started_at)
     SELECT :job, :status, :trigger, :host, :pid, a.pid, a.backend_start,
            :as_of, :dry_run, :tenant_filter, :deadline_s, :blocked_by, :as_of_forced,
-           clock_timestamp()
+           :shard, clock_timestamp()
     FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
     RETURNING id, started_at, backend_pid
     """
@@ -158,22 +160,27 @@ class Started:
     backend_pid: int
 
 
-def abandon_dead(conn: Connection, job: str) -> int:
+def lock_name(job: str, shard: str = "") -> str:
+    """The name a run's advisory lock is taken under (as LOCK_NAME computes it in SQL)."""
+    return f"{job}#{shard}" if shard else job
+
+
+def abandon_dead(conn: Connection, job: str, shard: str = "") -> int:
     """Record as ``abandoned`` the runs of ``job`` whose process died; how many."""
-    return len(conn.execute(ABANDON_DEAD, {"job": job}).fetchall())
+    return len(conn.execute(ABANDON_DEAD, {"job": job, "shard": shard}).fetchall())
 
 
-def try_lock(conn: Connection, job: str) -> bool:
-    return bool(conn.execute(TRY_LOCK, {"job": job}).scalar_one())
+def try_lock(conn: Connection, job: str, shard: str = "") -> bool:
+    return bool(conn.execute(TRY_LOCK, {"job": lock_name(job, shard)}).scalar_one())
 
 
-def unlock(conn: Connection, job: str) -> None:
-    conn.execute(UNLOCK, {"job": job})
+def unlock(conn: Connection, job: str, shard: str = "") -> None:
+    conn.execute(UNLOCK, {"job": lock_name(job, shard)})
 
 
-def holder(conn: Connection, job: str) -> int | None:
+def holder(conn: Connection, job: str, shard: str = "") -> int | None:
     """The live run of ``job`` that holds its lock, if any."""
-    return conn.execute(HOLDER, {"job": job}).scalar()
+    return conn.execute(HOLDER, {"job": job, "shard": shard}).scalar()
 
 
 def start(
@@ -190,6 +197,7 @@ def start(
     deadline_s: float | None = None,
     blocked_by: int | None = None,
     as_of_forced: bool = False,
+    shard: str = "",
 ) -> Started:
     """Open a run's record (``running``, or ``skipped`` closed at once by ``finish``)."""
     row = conn.execute(
@@ -206,6 +214,7 @@ def start(
             "deadline_s": round(deadline_s) if deadline_s is not None else None,
             "blocked_by": blocked_by,
             "as_of_forced": as_of_forced,
+            "shard": shard,
         },
     ).one()
     return Started(row.id, row.started_at, row.backend_pid)
@@ -259,9 +268,10 @@ def finish(
     )
 
 
-def still_locked(conn: Connection, job: str, backend_pid: int) -> bool:
+def still_locked(conn: Connection, job: str, backend_pid: int, shard: str = "") -> bool:
     """Does ``backend_pid`` (a run's ledger session) still hold ``job``'s lock?"""
-    return bool(conn.execute(STILL_LOCKED, {"job": job, "backend_pid": backend_pid}).scalar())
+    params = {"job": lock_name(job, shard), "backend_pid": backend_pid}
+    return bool(conn.execute(STILL_LOCKED, params).scalar())
 
 
 def snake(key: str) -> str:

@@ -30,7 +30,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, text
 
-from gstjobs import ledger
+from gstjobs import ledger, slots
 from gstjobs.clock import check_in_range
 from gstjobs.config import Settings
 from gstjobs.core import SILENT, JobContext, JobSpec, Progress, Results
@@ -64,6 +64,15 @@ class RunRequest:
     trigger: str = "manual"
     force: bool = False
     """Write as of ``as_of`` even when it is far from the database clock."""
+    shard: str = ""
+    """``K/N``: only the practices whose id falls in shard K of N (own lock, own rows)."""
+    slot: datetime | None = None
+    """The scheduled slot this run serves (``run-due`` names it); a scheduled run
+    without one serves the latest slot at or before its start."""
+
+    @property
+    def scheduled(self) -> bool:
+        return self.trigger == "scheduled" and not self.dry_run
 
 
 @dataclass(frozen=True)
@@ -131,24 +140,40 @@ def execute(
     try:
         with connect(ledger_engine, db.label, autocommit=True) as conn:
             require_current(conn)
-            if ledger.abandon_dead(conn, spec.name):
+            shard = request.shard
+            if ledger.abandon_dead(conn, spec.name, shard):
                 log.warning("recorded the dead run(s) of %s as abandoned", spec.cli_name)
-            tenants = load_tenants(conn, request.tenants)
+            tenants = in_shard(load_tenants(conn, request.tenants), shard)
             _check_time_travel(conn, request)
+            slot = _slot(conn, spec, settings, request)
+            if request.scheduled and (pause := slots.paused(conn).get(spec.name)):
+                message = f"skipped: {spec.cli_name} is paused since {pause.paused_at:%Y-%m-%d}"
+                message += f" ({pause.reason})" if pause.reason else ""
+                return _record_skipped(conn, spec, db, request, message, slot, "paused")
             # A dry run changes nothing: it takes no lock, so it never makes a real run
             # record itself skipped (and two dry runs may look at once).
-            if not request.dry_run and not ledger.try_lock(conn, spec.name):
-                return _record_skipped(conn, spec, db, request)
-            run = _Run(spec, settings, db, request, limits, conn, ledger_engine, work_engine)
-            run.progress = progress
+            if not request.dry_run and not ledger.try_lock(conn, spec.name, shard):
+                holder = ledger.holder(conn, spec.name, shard)
+                message = "skipped: another run of this job holds its lock" + (
+                    f" (run #{holder})" if holder else ""
+                )
+                return _record_skipped(conn, spec, db, request, message, slot, "skipped", holder)
+            run: _Run | None = None
             try:
+                served = slots.served_by(conn, spec.name, shard, slot) if slot else None
+                if served:  # another host's run served this slot already
+                    message = f"skipped: run #{served} served this slot already"
+                    return _record_skipped(conn, spec, db, request, message, None, "", served)
+                run = _Run(spec, settings, db, request, limits, conn, ledger_engine, work_engine)
+                run.progress = progress
+                run.slot = slot
                 return run.execute(tenants)
             finally:
-                if run.ledger_usable and not request.dry_run:
-                    with suppress(Exception):
-                        ledger.unlock(conn, spec.name)
-                else:
+                if run is not None and not run.ledger_usable:
                     _drop(conn)  # stuck on a dead link: close it without waiting on it
+                elif not request.dry_run:
+                    with suppress(Exception):
+                        ledger.unlock(conn, spec.name, shard)
     finally:
         ledger_engine.dispose()
         work_engine.dispose()
@@ -169,14 +194,51 @@ def _check_time_travel(conn: Connection, request: RunRequest) -> None:
         )
 
 
-def _record_skipped(
-    conn: Connection, spec: JobSpec, db: Database, request: RunRequest
-) -> RunOutcome:
-    holder = ledger.holder(conn, spec.name)
-    started = ledger.start(conn, **_start_fields(spec, request, "skipped"), blocked_by=holder)
-    message = "skipped: another run of this job holds its lock" + (
-        f" (run #{holder})" if holder else ""
+def in_shard(selection: Selection, shard: str) -> Selection:
+    """The practices of shard ``K/N``: those whose id, as a number, is K modulo N (a
+    stable split: every practice falls in exactly one shard, whatever the hosts)."""
+    if not shard:
+        return selection
+    k, n = parse_shard(shard)
+    return Selection(
+        tuple(t for t in selection.usable if t.id.int % n == k),
+        tuple(u for u in selection.unusable if u.id.int % n == k),
     )
+
+
+def parse_shard(shard: str) -> tuple[int, int]:
+    """``K/N`` as (K, N), 0 <= K < N <= 64; UsageError otherwise."""
+    k, _, n = shard.partition("/")
+    if not (k.isdigit() and n.isdigit() and 0 <= int(k) < int(n) <= 64):
+        raise UsageError(f"--shard {shard!r} must be K/N with 0 <= K < N <= 64, e.g. 0/2.")
+    return int(k), int(n)
+
+
+def _slot(
+    conn: Connection, spec: JobSpec, settings: Settings, request: RunRequest
+) -> datetime | None:
+    """The slot a scheduled run serves: the one named, else the latest at or before now."""
+    if not request.scheduled:
+        return None
+    if request.slot is not None:
+        return request.slot
+    now = conn.execute(text("SELECT now()")).scalar_one()
+    return slots.slot_at(spec, settings.tz, now)
+
+
+def _record_skipped(
+    conn: Connection,
+    spec: JobSpec,
+    db: Database,
+    request: RunRequest,
+    message: str,
+    slot: datetime | None,
+    slot_state: str,
+    holder: int | None = None,
+) -> RunOutcome:
+    started = ledger.start(conn, **_start_fields(spec, request, "skipped"), blocked_by=holder)
+    if slot is not None and slot_state:
+        slots.not_served(conn, spec.name, request.shard, slot, started.run_id, state=slot_state)
     results: Results = {key: 0 for key in spec.result_keys}
     ledger.finish(
         conn,
@@ -216,6 +278,7 @@ def _start_fields(spec: JobSpec, request: RunRequest, status: str) -> dict[str, 
         "dry_run": request.dry_run,
         "tenants": request.tenants,
         "as_of_forced": request.force and request.as_of is not None,
+        "shard": request.shard,
     }
 
 
@@ -240,6 +303,7 @@ class _Run:
         self.work_engine = work_engine
         self.ledger_usable = True
         self.progress: Progress = SILENT
+        self.slot: datetime | None = None
         self.results: Results = {key: 0 for key in spec.result_keys}
         self.failures: list[TenantFailure] = []
 
@@ -251,6 +315,8 @@ class _Run:
             **_start_fields(spec, request, "running"),
             deadline_s=self.limits.deadline_s,
         )
+        if self.slot is not None:
+            self._serve_slot(self.slot)
         clock = time.monotonic()
         as_of = request.as_of or self.started.started_at
         ctx = JobContext(
@@ -336,6 +402,21 @@ class _Run:
             tuple(f.tenant_id for f in self.failures),
         )
 
+    def _serve_slot(self, slot: datetime) -> None:
+        """Record that this run serves ``slot`` (on time, late, or catching up) and that
+        the slots before it since the last one recorded got no run."""
+        tz, started = self.settings.tz, self.started.started_at
+        latest = slots.slot_at(self.spec, tz, started)
+        if slot < latest:
+            state = "caught_up"
+        elif started > slot + slots.grace(self.spec, tz, started):
+            state = "late"
+        else:
+            state = "ran"
+        shard = self.request.shard
+        slots.record_missed(self.ledger, self.spec, shard, tz, slot)
+        slots.claim(self.ledger, self.spec.name, shard, slot, self.started.run_id, state=state)
+
     # ------------------------------------------------------------ the work
     def _work(self, ctx: JobContext) -> Results:
         try:
@@ -375,7 +456,9 @@ class _Run:
                     return results
                 self.progress.step(f"{self.spec.cli_name}: committing")
                 with self.guard.deferred():
-                    if not ledger.still_locked(conn, self.spec.name, self.started.backend_pid):
+                    if not ledger.still_locked(
+                        conn, self.spec.name, self.started.backend_pid, self.request.shard
+                    ):
                         raise Stopped("lost its lock before committing; nothing was committed")
                     tx.commit()
                 return results
