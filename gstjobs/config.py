@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,6 +56,7 @@ class Settings:
     smtp: SmtpSettings | None
     whatsapp: WhatsAppSettings | None
     outbox_dir: Path | None
+    delivery: DeliverySettings = field(default_factory=lambda: DeliverySettings())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -136,6 +138,7 @@ def load_settings(
         smtp=_smtp(env),
         whatsapp=_whatsapp(env),
         outbox_dir=Path(outbox_raw) if outbox_raw else None,
+        delivery=load_delivery(env),
     )
 
 
@@ -186,4 +189,53 @@ def _whatsapp(env: Mapping[str, str]) -> WhatsAppSettings | None:
         phone_number_id=values["WHATSAPP_PHONE_NUMBER_ID"],
         access_token=values["WHATSAPP_ACCESS_TOKEN"],
         timeout=float(_int(env, "WHATSAPP_TIMEOUT", 15, minimum=1)),
+    )
+
+
+# ---------------------------------------------------------------- delivery
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the outbox is sent (README, Notifications: delivery settings)."""
+
+    run_deadline: float = 50.0
+    """GSTJOBS_DELIVERY_DEADLINE: seconds one delivery run may send; well under the lease."""
+    send_budget: float = 60.0
+    """GSTJOBS_SEND_BUDGET: seconds a queuing job spends sending its own rows after commit."""
+    quiet_hours: tuple[time, time] | None = (time(21, 0), time(8, 0))
+    """GSTJOBS_QUIET_HOURS: (start, end) in each practice's timezone; None: never quiet."""
+    smtp_connections: int = 2
+    whatsapp_connections: int = 2
+    digest_items: int = 20
+    """GSTJOBS_DIGEST_ITEMS: items a digest lists before linking to the rest."""
+
+
+def load_delivery(env: Mapping[str, str]) -> DeliverySettings:
+    """The delivery settings, each validated with one sentence naming it."""
+    quiet = env.get("GSTJOBS_QUIET_HOURS", "").strip().lower() or "21:00-08:00"
+    window: tuple[time, time] | None = None
+    if quiet not in ("off", "none"):
+        try:
+            start, end = (time.fromisoformat(part.strip()) for part in quiet.split("-"))
+        except ValueError:
+            raise ConfigError(
+                f"GSTJOBS_QUIET_HOURS must be HH:MM-HH:MM (e.g. 21:00-08:00) or off, got {quiet!r}."
+            ) from None
+        window = (start, end)
+    deadline = _int(env, "GSTJOBS_DELIVERY_DEADLINE", 50, minimum=1)
+    if deadline > 3600:
+        raise ConfigError(f"GSTJOBS_DELIVERY_DEADLINE must be at most 3600 (s), got {deadline}.")
+    connections = {
+        name: _int(env, name, 2, minimum=1)
+        for name in ("GSTJOBS_SMTP_CONNECTIONS", "GSTJOBS_WHATSAPP_CONNECTIONS")
+    }
+    for name, value in connections.items():
+        if value > 16:
+            raise ConfigError(f"{name} must be at most 16, got {value}.")
+    return DeliverySettings(
+        run_deadline=float(deadline),
+        send_budget=float(_int(env, "GSTJOBS_SEND_BUDGET", 60, minimum=0)),
+        quiet_hours=window,
+        smtp_connections=connections["GSTJOBS_SMTP_CONNECTIONS"],
+        whatsapp_connections=connections["GSTJOBS_WHATSAPP_CONNECTIONS"],
+        digest_items=_int(env, "GSTJOBS_DIGEST_ITEMS", 20, minimum=1),
     )

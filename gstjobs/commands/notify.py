@@ -1,11 +1,15 @@
-"""``gstjobs notify send`` and ``gstjobs notify list``: drain and inspect the outbox.
+"""``gstjobs notify send|list|retry``: run delivery by hand, inspect and re-queue the outbox.
 
-Both show ids, channels, templates and counts only: never a recipient's name, email
-address or phone number.
+``notify send`` is the deliver job's run started by an operator (trigger ``manual``):
+the same lock, ledger row, audit row and Standard Response as ``gstjobs run deliver``.
+Everything here shows ids, channels, templates and counts only: never a recipient's
+name, email address or phone number.
 """
 
 from __future__ import annotations
 
+import sys
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -13,21 +17,33 @@ import typer
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import text
 
+from gstjobs import jobs, render, runner
 from gstjobs.clock import iso_z
-from gstjobs.commands.common import JsonOption, TenantOption, parse_tenants, show, state
+from gstjobs.commands.common import (
+    DryRunOption,
+    JsonOption,
+    TenantOption,
+    parse_tenants,
+    show,
+    state,
+)
+from gstjobs.config import Settings
 from gstjobs.errors import UsageError
-from gstjobs.notify import outbox
-from gstjobs.notify.delivery import DeliveryReport, drain, outbox_dir
+from gstjobs.notify import files, outbox
+from gstjobs.notify import state as channels
 from gstjobs.runner import require_schema
 from gstjobs.tenants import load as load_tenants
 
 group = typer.Typer(
-    help="The notification outbox: send what is pending, list the queue.",
+    help="The notification outbox: send what is due, list the queue, re-queue failures.",
     no_args_is_help=True,
 )
 
 STATUS_STYLE = {"pending": "yellow", "sent": "green", "failed": "bold red"}
+STATE_STYLE = {"ok": "green", "paused": "yellow", "down": "bold red"}
+CHANNELS = ("email", "whatsapp", "console")
 
 
 def register(app: typer.Typer) -> None:
@@ -35,23 +51,29 @@ def register(app: typer.Typer) -> None:
 
 
 @group.command("send")
-def send(ctx: typer.Context, tenant: TenantOption = None, json_: JsonOption = False) -> None:
-    """Deliver pending notifications that are due (per-tenant cap, retries with backoff)."""
+def send(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    dry_run: DryRunOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Deliver what is due now: the deliver job's run, started by hand (trigger manual)."""
     app_state = state(ctx, json_)
     wanted = parse_tenants(tenant)
-    settings = app_state.settings
-    with app_state.engine("notify send") as engine:
-        with engine.connect() as conn:
-            require_schema(conn)
-            tenants = [t.id for t in load_tenants(conn, wanted)]
-        report = drain(engine, settings, tenants)
-    transport = _transport(settings.smtp is not None, str(outbox_dir(settings)))
-    label = app_state.db.label
+    request = runner.RunRequest(tenants=wanted, dry_run=dry_run, trigger="manual")
+    outcome = runner.execute(jobs.find("deliver"), app_state.settings, app_state.db, request)
+    count = len(wanted)
+    if not count:
+        with app_state.connection("notify send") as conn:
+            count = len(load_tenants(conn, ()))
     show(
         app_state,
-        lambda: {"database": label, "tenants": len(tenants), "results": report.results()},
-        lambda: _send_view(report, label, transport),
+        lambda: render.run_json(outcome) | {"tenants": count},
+        lambda: render.run_table(outcome, app_state.settings.tz),
     )
+    if outcome.status == "failed":
+        sys.stderr.write(f"gstjobs: {outcome.job} failed: {outcome.error}\n")
+    raise typer.Exit(outcome.exit_code)
 
 
 @group.command("list")
@@ -65,7 +87,7 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many rows.")] = 50,
     json_: JsonOption = False,
 ) -> None:
-    """The outbox, newest first: ids, channel, template, status, attempts, next attempt, error."""
+    """The outbox, newest first, and the state of each channel (ok, paused until, down)."""
     app_state = state(ctx, json_)
     if status is not None and status not in outbox.STATUSES:
         raise UsageError(f"--status {status!r} is not one of {', '.join(outbox.STATUSES)}.")
@@ -73,24 +95,111 @@ def list_(
     with app_state.connection("notify list") as conn:
         require_schema(conn)
         queue = outbox.list_queue(conn, status=status, tenants=wanted, limit=limit)
+        now = conn.execute(text("SELECT now()")).scalar_one()
+        known = {s.channel: s for s in channels.states(conn, now)}
+        folder = str(files.database_folder(conn, app_state.settings))
+    lines = [_channel(c, known.get(c), app_state.settings, folder) for c in CHANNELS]
     tz = app_state.settings.tz
-    show(app_state, lambda: _queue_json(queue), lambda: _queue_table(queue, tz))
+    show(
+        app_state,
+        lambda: _queue_json(queue) | {"channels": _channels_json(lines), "outboxDir": folder},
+        lambda: Group(_channels_table(lines, tz), _queue_table(queue, tz)),
+    )
 
 
-def _transport(smtp: bool, directory: str) -> str:
-    return "SMTP" if smtp else f"files in {directory} (SMTP_HOST is not set)"
+@group.command("retry")
+def retry(
+    ctx: typer.Context,
+    id_: Annotated[
+        list[int] | None,
+        typer.Option("--id", metavar="N", help="Only this notification (repeatable)."),
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Also re-queue notifications that have failed.")
+    ] = False,
+    channel: Annotated[
+        str | None, typer.Option(help="Only this channel: " + ", ".join(CHANNELS))
+    ] = None,
+    tenant: TenantOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Re-queue backing-off (and with --failed, failed) notifications for the next delivery."""
+    app_state = state(ctx, json_)
+    if channel is not None and channel not in CHANNELS:
+        raise UsageError(f"--channel {channel!r} is not one of {', '.join(CHANNELS)}.")
+    ids = list(dict.fromkeys(id_ or [])) or None
+    wanted = list(parse_tenants(tenant)) or None
+    with app_state.connection("notify retry", autocommit=False) as conn:
+        require_schema(conn)
+        if wanted:
+            load_tenants(conn, wanted)  # UsageError for an unknown tenant
+        missing = outbox.unknown(conn, ids) if ids else []
+        if missing:
+            raise UsageError(f"no notification with id {missing[0]}; see gstjobs notify list.")
+        done = outbox.retry(conn, ids=ids, failed=failed, channel=channel, tenants=wanted)
+        conn.commit()
+    label = app_state.db.label
+    show(
+        app_state,
+        lambda: {
+            "database": label,
+            "requeued": len(done.ids),
+            "fromFailed": done.from_failed,
+            "fromBackoff": done.from_backoff,
+            "ids": list(done.ids),
+        },
+        lambda: Text(
+            f"re-queued {len(done.ids)} notification(s) for the next delivery "
+            f"({done.from_failed} failed, {done.from_backoff} backing off) in {label}"
+        ),
+    )
 
 
-def _send_view(report: DeliveryReport, database: str, transport: str) -> RenderableType:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="dim")
-    table.add_column()
-    table.add_row("database", database)
-    table.add_row("email via", transport)
-    for key, value in report.results().items():
-        style = "red" if key == "notificationsFailed" and value else ""
-        table.add_row(key, Text(str(value), style=style))
-    return Group(Text("notify send", style="bold"), table)
+def _channel(name: str, known: Any, settings: Settings, folder: str) -> dict[str, Any]:
+    """One channel as ``notify list`` shows it: its transport and what delivery knows."""
+    if name == "email" and settings.smtp is not None:
+        transport = f"SMTP {settings.smtp.host}:{settings.smtp.port}"
+    elif name == "whatsapp" and settings.whatsapp is not None:
+        transport = "WhatsApp Cloud API"
+    else:
+        transport = f"files in {folder}"
+    state_ = known.state if known else "ok"
+    return {
+        "channel": name,
+        "transport": transport,
+        "state": state_,
+        "pausedUntil": known.paused_until if state_ == "paused" else None,
+        "reason": known.reason if state_ != "ok" else None,
+        "since": known.since if known else None,
+        "checkedAt": known.checked_at if known else None,
+    }
+
+
+def _channels_json(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: iso_z(v) if isinstance(v, datetime) else v for k, v in c.items()} for c in lines]
+
+
+def _channels_table(lines: list[dict[str, Any]], tz: ZoneInfo) -> RenderableType:
+    table = Table(title="channels", title_justify="left")
+    for col in ("channel", "transport", "state", "since"):
+        table.add_column(col, no_wrap=col != "transport")
+    table.add_column("reason", overflow="fold", ratio=1)
+    for line in lines:
+        shown = line["state"]
+        if line["pausedUntil"]:
+            shown += f" until {_local(line['pausedUntil'], tz)}"
+        table.add_row(
+            line["channel"],
+            line["transport"],
+            Text(shown, style=STATE_STYLE.get(line["state"], "")),
+            _local(line["since"], tz) if line["since"] and line["state"] != "ok" else "—",
+            line["reason"] or "",
+        )
+    return table
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _queue_json(queue: outbox.Queue) -> dict[str, Any]:
@@ -111,6 +220,7 @@ def _queue_json(queue: outbox.Queue) -> dict[str, Any]:
                 "createdAt": iso_z(r.created_at),
                 "sentAt": iso_z(r.sent_at) if r.sent_at else None,
                 "runId": r.run_id,
+                "urgency": r.urgency,
             }
             for r in queue.rows
         ],
@@ -124,11 +234,7 @@ def _queue_table(queue: outbox.Queue, tz: ZoneInfo) -> RenderableType:
         table.add_column(col, no_wrap=True)
     table.add_column("last error", overflow="fold", ratio=1)
     for r in queue.rows:
-        nxt = (
-            r.next_attempt_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-            if r.status == "pending"
-            else "—"
-        )
+        nxt = _local(r.next_attempt_at, tz) if r.status == "pending" else "—"
         table.add_row(
             str(r.id),
             str(r.tenant_id),

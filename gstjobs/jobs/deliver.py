@@ -28,5 +28,8 @@ SPEC = JobSpec(
         "notificationsFailed",
         "notificationsRetrying",
         "notificationsDeferred",
+        "notificationsHeld",
+        "messagesSent",
+        "messagesUnconfirmed",
     ),
 )
