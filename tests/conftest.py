@@ -42,6 +42,9 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     }
     env["NO_COLOR"] = "1"
     env["COLUMNS"] = "200"
+    # Tests run at any hour: quiet hours would hold routine messages overnight. The
+    # quiet-hours tests turn them on with a fixed clock.
+    env["GSTJOBS_QUIET_HOURS"] = "off"
     env.update(extra or {})
     return env
 

@@ -209,7 +209,7 @@ class _Run:
             deferred, held = claim.left(conn, self.scope)
         t = self.tally
         if deferred:
-            log.warning("%d due notification(s) stay queued for the next delivery", deferred)
+            log.info("%d due notification(s) stay queued for the next delivery", deferred)
         return DeliveryReport(
             t.sent, t.failed, t.retrying, deferred, t.messages, held, t.unconfirmed, down
         )

@@ -19,7 +19,7 @@ from contextlib import suppress
 from email.utils import parseaddr
 
 from gstjobs.config import SmtpSettings
-from gstjobs.notify.classify import DeliveryError, Kind, smtp_kind
+from gstjobs.notify.classify import SMTP_RATE_LIMIT_PAUSE, DeliveryError, Kind, smtp_kind
 from gstjobs.notify.message import Prepared, scrub
 from gstjobs.notify.watchdog import Guard, Watchdog
 
@@ -107,6 +107,7 @@ class SmtpTransport:
         raise DeliveryError(
             self._scrub(f"SMTP server {self._where()} answered {what} with {code} {text}"),
             kind,
+            retry_after=SMTP_RATE_LIMIT_PAUSE if kind is Kind.RATE_LIMITED else None,
         )
 
     def _connection(self, guard: Guard) -> smtplib.SMTP:
@@ -114,13 +115,16 @@ class SmtpTransport:
             return self._conn
         s = self.settings
         timeout = max(min(s.timeout, guard.remaining()), 0.1)
+        conn: smtplib.SMTP
+        if s.security == "ssl":
+            conn = smtplib.SMTP_SSL(timeout=timeout, context=self.tls)
+        else:
+            conn = smtplib.SMTP(timeout=timeout)
+        self._conn = conn  # before connecting, so that the guard can cut a slow greeting
         try:
-            conn: smtplib.SMTP
-            if s.security == "ssl":
-                conn = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=self.tls)
-            else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=timeout)
-            self._conn = conn
+            code, reply = conn.connect(s.host, s.port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, reply)
             if conn.sock is not None:
                 conn.sock.settimeout(s.timeout)  # per read; the guard bounds the whole send
             code, reply = conn.ehlo()

@@ -113,7 +113,7 @@ class Lane:
         with self._lock:
             if self.stop_reason is None:
                 self.stop_reason = why
-                log.warning("%s channel stopped for this run: %s", self.channel, why.reason)
+                log.info("%s channel stopped for this run: %s", self.channel, why.reason)
 
     # ------------------------------------------------------------ workers
     def _work(self) -> None:

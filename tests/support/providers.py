@@ -57,6 +57,7 @@ class ScriptedSmtp:
             "SMTP_SECURITY": "none",
             "SMTP_FROM": "Reminders <reminders@practice.example>",
             "SMTP_TIMEOUT": "2",
+            "GSTJOBS_SMTP_CONNECTIONS": "1",  # scripted replies then come in a known order
             **extra,
         }
 
@@ -163,12 +164,16 @@ class CloudApi:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _count: int = 0
 
-    def env(self, token: str = "EAAG-secret-token-123", timeout: int = 2) -> dict[str, str]:
+    def env(
+        self, token: str = "EAAG-secret-token-123", timeout: int = 2, connections: int = 1
+    ) -> dict[str, str]:
+        """One connection unless asked: scripted answers then come in a known order."""
         return {
             "WHATSAPP_API_URL": f"http://127.0.0.1:{self.port}/v21.0",
             "WHATSAPP_PHONE_NUMBER_ID": "1098765432",
             "WHATSAPP_ACCESS_TOKEN": token,
             "WHATSAPP_TIMEOUT": str(timeout),
+            "GSTJOBS_WHATSAPP_CONNECTIONS": str(connections),
         }
 
     def step(self, request: Request) -> tuple[tuple[Any, ...], int]:
