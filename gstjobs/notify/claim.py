@@ -65,10 +65,10 @@ _QUIET = f"""
 TENANTS = text(
     f"""
     WITH quiet AS ({_QUIET})
-    SELECT q.tenant_id, q.quiet, q.quiet_until, d.top
+    SELECT q.tenant_id, q.quiet, q.quiet_until, d.top, d.bottom
     FROM quiet q
     CROSS JOIN LATERAL (
-        SELECT max(n.urgency) AS top
+        SELECT max(n.urgency) AS top, min(n.urgency) AS bottom
         FROM notifications n
         WHERE n.tenant_id = q.tenant_id AND {_SCOPE} AND n.next_attempt_at <= {NOW}
     ) d
@@ -183,6 +183,8 @@ class Practice:
     quiet_until: datetime
     top: int
     """The highest urgency among its due rows."""
+    bottom: int
+    """The lowest."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class Scope:
 
 def practices(conn: Connection, scope: Scope) -> list[Practice]:
     rows = conn.execute(TENANTS, scope.params())
-    return [Practice(r.tenant_id, r.quiet, r.quiet_until, r.top) for r in rows]
+    return [Practice(r.tenant_id, r.quiet, r.quiet_until, r.top, r.bottom) for r in rows]
 
 
 def hold(conn: Connection, scope: Scope) -> int:

@@ -222,8 +222,10 @@ class _Run:
                 if self._time_up():
                     return
                 floor = claim.URGENT if practice.quiet else lowest
-                if max(floor, lowest) > highest or practice.top < lowest:
-                    continue
+                if max(floor, lowest) > highest or not practice.bottom <= highest:
+                    continue  # nothing for this pass (its rows are all more urgent)
+                if practice.top < lowest:
+                    continue  # nothing this urgent
                 while room[practice.tenant_id] > 0 and not self._time_up():
                     ask = min(room[practice.tenant_id], CLAIM_MESSAGES)
                     token = None if self.dry_run else uuid.uuid4()
@@ -297,9 +299,11 @@ class _Run:
     def _transport(self, route: str) -> Transport:
         s = self.settings
         if route == "smtp" and s.smtp is not None:
-            return SmtpTransport(s.smtp, self.watchdog, self.tls)
+            tls = self.tls if s.smtp.security != "none" else None
+            return SmtpTransport(s.smtp, self.watchdog, tls)
         if route == "whatsapp" and s.whatsapp is not None:
-            return WhatsAppTransport(s.whatsapp, self.watchdog, self.tls)
+            tls = self.tls if s.whatsapp.api_url.startswith("https:") else None
+            return WhatsAppTransport(s.whatsapp, self.watchdog, tls)
         assert self._folder is not None
         return FileTransport(self._folder)
 

@@ -31,7 +31,9 @@ class SmtpTransport:
 
     name = "smtp"
 
-    def __init__(self, settings: SmtpSettings, watchdog: Watchdog, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self, settings: SmtpSettings, watchdog: Watchdog, tls: ssl.SSLContext | None
+    ) -> None:
         self.settings = settings
         self.watchdog = watchdog
         self.tls = tls
@@ -117,6 +119,7 @@ class SmtpTransport:
         timeout = max(min(s.timeout, guard.remaining()), 0.1)
         conn: smtplib.SMTP
         if s.security == "ssl":
+            assert self.tls is not None
             conn = smtplib.SMTP_SSL(timeout=timeout, context=self.tls)
         else:
             conn = smtplib.SMTP(timeout=timeout)
@@ -131,6 +134,7 @@ class SmtpTransport:
             if code != 250:
                 raise smtplib.SMTPHeloError(code, reply)
             if s.security == "starttls":
+                assert self.tls is not None
                 conn.starttls(context=self.tls)
                 conn.ehlo()
             if s.username and s.password:

@@ -4,9 +4,10 @@
 folding, a generator pass); this writes the same structure in a few dozen
 microseconds: ``multipart/alternative`` with a plain-text and an HTML part, both
 UTF-8 and quoted-printable (RFC 2045 6.7, ``binascii.b2a_qp``), lines ending in CRLF
-as SMTP (RFC 5321 2.3.8) and ``.eml`` readers expect. A boundary that begins with
-``=`` cannot occur in quoted-printable text (``=`` is always encoded there), so no
-scan of the bodies is needed. Headers with non-ASCII text are RFC 2047 encoded words
+as SMTP (RFC 5321 2.3.8) and ``.eml`` readers expect. The boundary begins with
+``=_``, which quoted-printable text can never contain (``=`` there is always followed
+by two hex digits or a line break), so one fixed boundary is safe for every message
+and no scan of the bodies is needed. Headers with non-ASCII text are RFC 2047 encoded words
 (``email.header``); every header value is a single line of the caller's text with
 control characters removed, so data can never inject a header.
 """
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import binascii
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
 CRLF = "\r\n"
+BOUNDARY = "=_gstjobs_alternative_="
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _ADDRESS = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
@@ -63,7 +64,7 @@ def build(
 ) -> Mail:
     """The complete message (headers and both parts) as CRLF-terminated bytes."""
     to = valid_address(address)
-    boundary = f"=_gstjobs_{uuid.uuid4().hex}"
+    boundary = BOUNDARY
     headers = [
         ("From", _header("From", sender)),
         ("To", formataddr((_clean(name), to), charset="utf-8")),

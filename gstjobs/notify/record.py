@@ -1,15 +1,16 @@
 """Recording outcomes: one statement per message, pipelined behind the next send.
 
-Each worker records on its own connection, through libpq's asynchronous interface:
-the UPDATE for message k is written to the server (where it runs and commits on its
-own, whatever then becomes of this process) before message k+1 is handed to its
-provider, and its result is read while message k+1 is on its way. So a killed
-sender repeats at most the message in flight, as with a round trip per message,
-without waiting for one. Only the holder of a claim (its token) can record its
-rows; a row whose lease ran out while it was being sent is reported, not
-overwritten.
+Each worker records on its own connection in libpq's pipeline mode: the UPDATE for
+message k, followed by a sync point (so it is a transaction of its own), is written
+to the server before message k+1 is handed to its provider; the server runs and
+commits it whatever then becomes of this process, and the worker reads its result
+whenever it has arrived, never waiting for it. So a killed sender repeats at most the
+message in flight, as with a round trip per message, without waiting for one. Only
+the holder of a claim (its token) can record its rows; a row whose lease ran out
+while it was being sent is reported, not overwritten.
 
-The statements use libpq's positional parameters ($1, …), bound, never formatted in.
+The statements are prepared once per connection (planning an UPDATE cost more than
+running it) and take libpq's positional parameters ($1, …), bound, never formatted in.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from __future__ import annotations
 import logging
 import select
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from psycopg import pq
 from sqlalchemy import Engine
@@ -66,6 +67,8 @@ RELEASE = f"""
 """.encode()
 """Give rows back unsent, the attempt refunded: due again in $4 seconds (NULL: at once)."""
 
+STATEMENTS = (MARK_SENT, MARK_FAILED, RELEASE)
+
 
 class RecordError(Exception):
     """The database refused to record an outcome."""
@@ -101,7 +104,10 @@ class Recorder:
         except Exception as exc:
             raise DatabaseUnavailable("cannot connect to record delivery outcomes") from exc
         self._pg: pq.abc.PGconn = self._raw.driver_connection.pgconn  # type: ignore[union-attr]
-        self._waiting: Callable[[list[bytes | None]], None] | None = None
+        self._setup()
+        self._names = {sql: self._prepare(n, sql) for n, sql in enumerate(STATEMENTS)}
+        self._pg.enter_pipeline_mode()
+        self._waiting: deque[_Pending] = deque()
 
     def sent(self, claim: Claim, provider_id: str | None, warning: str | None = None) -> None:
         def done(rows: list[bytes | None]) -> None:
@@ -137,12 +143,31 @@ class Recorder:
         self._write(RELEASE, claim, [_text(wait), _text(error and scrub(error))], done)
 
     def close(self) -> None:
+        """Wait for every outstanding result, then close the connection."""
         try:
-            self._collect()
+            self._read(block=True)
         finally:
             self._raw.close()
 
     # ------------------------------------------------------------ libpq
+    def _setup(self) -> None:
+        # Each outcome is a commit of its own; waiting for its WAL flush would cost a
+        # disk sync per message. The server still commits what it has received if this
+        # process dies; only a crash of PostgreSQL itself could forget the last fraction
+        # of a second of outcomes (README, the crash window).
+        result = self._pg.exec_(b"SET synchronous_commit = off")
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            message = result.error_message.decode(errors="replace").strip()
+            raise RecordError(f"setting up the delivery connection failed: {message}")
+
+    def _prepare(self, n: int, sql: bytes) -> bytes:
+        name = f"gstjobs_record_{n}".encode()
+        result = self._pg.prepare(name, sql)  # before pipeline mode: synchronous
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            message = result.error_message.decode(errors="replace").strip()
+            raise RecordError(f"preparing a delivery statement failed: {message}")
+        return name
+
     def _write(
         self,
         sql: bytes,
@@ -150,42 +175,60 @@ class Recorder:
         extra: list[bytes | None],
         done: Callable[[list[bytes | None]], None],
     ) -> None:
-        self._collect()
         ids = ("{" + ",".join(str(i) for i in claim.ids) + "}").encode()
         params: list[bytes | None] = [ids, str(claim.token).encode(), self.now, *extra]
         pg = self._pg
         try:
-            pg.send_query_params(sql, params)
-            while pg.flush() == 1:  # the connection is non-blocking: wait until it is out
+            pg.send_query_prepared(self._names[sql], params)
+            pg.pipeline_sync()  # a transaction of its own, committed whatever happens here
+            while pg.flush() == 1:  # non-blocking connection: wait until it is all out
                 select.select([], [pg.socket], [], 10)
         except Exception as exc:
             raise DatabaseUnavailable("lost the database connection recording outcomes") from exc
         self.statements += 1
-        self._waiting = done
+        self._waiting.append(_Pending(done))
+        self._read(block=False)
 
-    def _collect(self) -> None:
-        """Read the result of the statement written last (it ran meanwhile)."""
-        if self._waiting is None:
-            return
-        done, self._waiting = self._waiting, None
+    def _read(self, *, block: bool) -> None:
+        """Take the results that have arrived (all of them, waiting, when ``block``)."""
         pg = self._pg
         try:
-            pg.consume_input()
-            while pg.is_busy():
-                select.select([pg.socket], [], [], 10)
+            while self._waiting:
                 pg.consume_input()
-            rows: list[bytes | None] = []
-            failure: Any = None
-            while (result := pg.get_result()) is not None:
-                if result.status == pq.ExecStatus.TUPLES_OK:
-                    rows += [result.get_value(i, 0) for i in range(result.ntuples)]
-                elif result.status != pq.ExecStatus.COMMAND_OK:
-                    failure = result.error_message.decode(errors="replace").strip()
+                if pg.is_busy():
+                    if not block:
+                        return
+                    select.select([pg.socket], [], [], 10)
+                    continue
+                result = pg.get_result()
+                if result is None:
+                    continue  # the end of one statement's results
+                pending = self._waiting[0]
+                if result.status == pq.ExecStatus.PIPELINE_SYNC:
+                    self._waiting.popleft()
+                    pending.finish()
+                elif result.status == pq.ExecStatus.TUPLES_OK:
+                    pending.rows += [result.get_value(i, 0) for i in range(result.ntuples)]
+                else:
+                    pending.error = result.error_message.decode(errors="replace").strip()
+        except RecordError:
+            raise
         except Exception as exc:
             raise DatabaseUnavailable("lost the database connection recording outcomes") from exc
-        if failure is not None:
-            raise RecordError(f"recording a delivery outcome failed: {failure}")
-        done(rows)
+
+
+@dataclass
+class _Pending:
+    """A written statement whose result has not been read yet."""
+
+    done: Callable[[list[bytes | None]], None]
+    rows: list[bytes | None] = field(default_factory=list)
+    error: str | None = None
+
+    def finish(self) -> None:
+        if self.error is not None:
+            raise RecordError(f"recording a delivery outcome failed: {self.error}")
+        self.done(self.rows)
 
 
 def _text(value: str | None) -> bytes | None:

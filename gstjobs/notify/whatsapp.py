@@ -67,7 +67,9 @@ class WhatsAppTransport:
 
     name = "whatsapp"
 
-    def __init__(self, settings: WhatsAppSettings, watchdog: Watchdog, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self, settings: WhatsAppSettings, watchdog: Watchdog, tls: ssl.SSLContext | None
+    ) -> None:
         self.settings = settings
         self.watchdog = watchdog
         self.tls = tls

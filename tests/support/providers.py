@@ -198,6 +198,7 @@ def cloud_api() -> Iterator[CloudApi]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive
+        disable_nagle_algorithm = True  # headers and body are two writes
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
