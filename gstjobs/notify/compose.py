@@ -12,7 +12,7 @@ rejected here: failed at once, as the provider would refuse it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,20 +43,18 @@ class Composer:
 
     def compose(
         self, rows: Sequence[Any], token: UUID, lease_end: float, now: datetime
-    ) -> tuple[list[Prepared], list[Rejected]]:
-        """The messages of one claim (rows of one practice), most urgent first."""
-        ready: list[Prepared] = []
-        rejected: list[Rejected] = []
+    ) -> Iterator[Prepared | Rejected]:
+        """The messages of one claim (rows of one practice), most urgent first, built one
+        at a time so that the first can be on its way while the next is built."""
         for group in digest.group(rows):
             first = group[0]
             claim = Claim(
                 token, tuple(r.id for r in group), first.tenant_id, first.channel, lease_end
             )
             try:
-                ready.append(self._build(claim, group, now))
+                yield self._build(claim, group, now)
             except _Refused as exc:
-                rejected.append(Rejected(claim, str(exc)))
-        return ready, rejected
+                yield Rejected(claim, str(exc))
 
     def _build(self, claim: Claim, group: Sequence[Any], now: datetime) -> Prepared:
         first = group[0]

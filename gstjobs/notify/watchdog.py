@@ -47,6 +47,8 @@ class Watchdog:
         self._cond = threading.Condition()
         self._by_id: dict[int, Guard] = {}
         self._closed = False
+        self._wakes_at: float | None = None
+        """When the watchdog thread will look next (None: when told)."""
         self._thread = threading.Thread(target=self._run, name="gstjobs-watchdog", daemon=True)
         self._thread.start()
 
@@ -57,7 +59,8 @@ class Watchdog:
         g = Guard(deadline, sockets)
         with self._cond:
             self._by_id[id(g)] = g
-            self._cond.notify()
+            if self._wakes_at is None or deadline < self._wakes_at:
+                self._cond.notify()  # only when it would otherwise look too late
         try:
             yield g
         finally:
@@ -84,4 +87,5 @@ class Watchdog:
                     else:
                         left = g.deadline - now
                         wait = left if wait is None else min(wait, left)
+                self._wakes_at = None if wait is None else now + wait
                 self._cond.wait(timeout=wait)
