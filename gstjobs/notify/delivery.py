@@ -234,11 +234,11 @@ class _Run:
             for practice in practices:
                 if self._time_up():
                     return
-                floor = claim.URGENT if practice.quiet else lowest
-                if max(floor, lowest) > highest or not practice.bottom <= highest:
-                    continue  # nothing for this pass (its rows are all more urgent)
-                if practice.top < lowest:
-                    continue  # nothing this urgent
+                # In quiet hours only urgent messages go; a pass skips a practice whose
+                # due rows are all more urgent, or all less, than the pass takes.
+                least = max(lowest, claim.URGENT) if practice.quiet else lowest
+                if least > highest or practice.top < least or practice.bottom > highest:
+                    continue
                 while room[practice.tenant_id] > 0 and not self._time_up():
                     ask = min(room[practice.tenant_id], CLAIM_MESSAGES)
                     token = None if self.dry_run else uuid.uuid4()
@@ -246,7 +246,7 @@ class _Run:
                         conn,
                         self.scope,
                         practice,
-                        lowest=max(floor, lowest),
+                        lowest=least,
                         highest=highest,
                         room=ask,
                         stopped=self.paused + self._stopped(),

@@ -48,7 +48,7 @@ class SmtpTransport:
                 raise
             except (smtplib.SMTPException, OSError) as exc:
                 self._drop()
-                if guard.expired:
+                if guard.expired or isinstance(exc, TimeoutError):  # whichever fired first
                     raise DeliveryError(
                         f"SMTP server {self._where()} did not finish within "
                         f"{self.settings.timeout:g}s; the message may have been delivered",
@@ -141,7 +141,8 @@ class SmtpTransport:
                 conn.login(s.username, s.password)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            reason = "did not answer in time" if guard.expired else None
+            slow = guard.expired or isinstance(exc, TimeoutError)
+            reason = "did not answer in time" if slow else None
             raise DeliveryError(
                 self._describe(reason or "unusable", exc, stage="connect"), Kind.UNUSABLE
             ) from exc

@@ -89,7 +89,7 @@ class WhatsAppTransport:
                 raise
             except (http.client.HTTPException, OSError) as exc:
                 self._drop()
-                if guard.expired:
+                if guard.expired or isinstance(exc, TimeoutError):  # whichever fired first
                     raise DeliveryError(
                         f"WhatsApp API did not answer within {self.settings.timeout:g}s",
                         Kind.TRANSIENT,
@@ -145,7 +145,8 @@ class WhatsAppTransport:
             conn.connect()
         except OSError as exc:
             conn.close()
-            what = "did not answer in time" if guard.expired else f"{type(exc).__name__}: {exc}"
+            slow = guard.expired or isinstance(exc, TimeoutError)
+            what = "did not answer in time" if slow else f"{type(exc).__name__}: {exc}"
             raise DeliveryError(
                 scrub(f"WhatsApp API {self.host}:{self.port} unreachable: {what}"), Kind.UNUSABLE
             ) from exc

@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from gstjobs import migrate
 from gstjobs.notify import record
 from gstjobs.notify.delivery import drain
-from tests.conftest import AS_OF, clean_env, url_text
+from tests.conftest import AS_OF
 from tests.support import factory
 from tests.support.jobs import run_job
 from tests.support.outbox import by_id, db_now, folder, put
@@ -286,7 +286,5 @@ def test_a_dry_run_of_hearing_reminders_sends_nothing(engine: Engine, db_url: UR
         t = factory.tenant(conn)
         owner = factory.user(conn, t, "admin")
         factory.hearing(conn, t, factory.case(conn, t, owner=owner), AS_OF + timedelta(hours=3))
-    env = clean_env({"DATABASE_URL": url_text(db_url)})
-    assert env["GSTJOBS_QUIET_HOURS"] == "off"
     outcome = run_job(notify_settings(db_url), "hearing-reminders", as_of=AS_OF, dry_run=True)
     assert outcome.results["notificationsSent"] == 0 and by_id(engine) == {}
