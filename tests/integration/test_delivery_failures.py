@@ -309,3 +309,28 @@ def test_an_smtp_outage_longer_than_the_retry_schedule_loses_nothing_and_sends_n
             f"<notification-{i}.{t}@gstjobs>" for i in ids
         )
     assert {(r.status, r.attempts) for r in by_id(engine).values()} == {("sent", 1)}
+
+
+def test_a_sender_never_sends_past_its_lease(
+    engine: Engine, db_url: URL, api: CloudApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gstjobs.notify import delivery, lanes
+
+    # A lease that leaves two seconds of sending once the safety margin is taken off.
+    monkeypatch.setattr(delivery, "LEASE_SECONDS", 62.0)
+    monkeypatch.setattr(lanes, "LEASE_MARGIN", 60.0)
+    t, _ = whatsapp_rows(engine, 4)
+    api.script += [("stall", 0.7)] * 4
+    settings = notify_settings(db_url, api.env(TOKEN, timeout=1))
+    first = drain(engine, settings, [t])
+    # Two sends fit in the lease; the rest went back unsent, their attempt refunded.
+    assert (first.sent, first.failed, first.deferred) == (2, 0, 2)
+    assert sorted((r.status, r.attempts) for r in by_id(engine).values()) == [
+        ("pending", 0),
+        ("pending", 0),
+        ("sent", 1),
+        ("sent", 1),
+    ]
+    assert drain(engine, settings, [t]).sent == 2
+    assert sorted(case_numbers(api)) == ["WA/0", "WA/1", "WA/2", "WA/3"]
+    assert len({r.connection for r in api.requests}) <= 2  # one kept-alive connection a run
