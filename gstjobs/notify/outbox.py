@@ -8,7 +8,7 @@ them here. Nothing here ever shows a name, an address or a phone number.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,9 +31,6 @@ def per_channel(source: str) -> str:
     """
 
 
-BACKOFF_BASE = timedelta(minutes=5)
-"""First retry after 5 minutes, then 10, 20, 40, … (at most BACKOFF_MAX); ``record``."""
-BACKOFF_MAX = timedelta(hours=6)
 STATUSES = ("pending", "sent", "failed")
 
 LIST = text(
@@ -132,12 +129,6 @@ def unknown(conn: Connection, ids: list[int]) -> list[int]:
     """Those of ``ids`` that name no notification."""
     found = set(conn.execute(KNOWN, {"ids": ids}).scalars())
     return [i for i in ids if i not in found]
-
-
-def backoff(attempts: int) -> timedelta:
-    """Delay before the next attempt after ``attempts`` failed ones."""
-    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
-    return min(delay, BACKOFF_MAX)
 
 
 @dataclass(frozen=True)

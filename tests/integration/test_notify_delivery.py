@@ -124,6 +124,8 @@ def test_after_the_last_attempt_the_row_is_failed_and_never_sent(
         settings = notify_settings(db_url, {**server.env(), "GSTJOBS_NOTIFY_MAX_ATTEMPTS": "2"})
         now = db_now(engine)
         first = drain(engine, settings, [firms["a"]], now=now)
+        # Backoff: 5 minutes after the first failed attempt (then 10, 20, … 6 hours).
+        assert by_id(engine)[firms["na"]].next_attempt_at == now + timedelta(minutes=5)
         second = drain(engine, settings, [firms["a"]], now=now + timedelta(minutes=6))
         assert (first.retrying, second.retrying, second.failed) == (1, 0, 1)
         later = drain(engine, settings, [firms["a"]], now=now + timedelta(days=1))
