@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GSTJOBS_HEALTH_WINDOW_HOURS", "24", "window of the health check (1-2160)"),
     Setting("GSTJOBS_NOTIFY_CAP", "100", "messages per practice per delivery (1-100000)"),
     Setting("GSTJOBS_NOTIFY_MAX_ATTEMPTS", "5", "attempts before a message fails (1-100)"),
+    Setting("GSTJOBS_QUIET_HOURS", "21:00-08:00", "when routine messages wait, or off"),
+    Setting("GSTJOBS_DELIVERY_DEADLINE", "50", "seconds one delivery run sends (1-3600)"),
+    Setting("GSTJOBS_SEND_BUDGET", "60", "seconds a job sends its own rows (0-3600)"),
+    Setting("GSTJOBS_SMTP_CONNECTIONS", "2", "SMTP connections in parallel (1-16)"),
+    Setting("GSTJOBS_WHATSAPP_CONNECTIONS", "2", "WhatsApp connections in parallel (1-16)"),
+    Setting("GSTJOBS_DIGEST_ITEMS", "20", "items a digest lists (1-500)"),
     Setting("APP_BASE_URL", "http://localhost:8080", "base of action links (http or https)"),
     Setting("SMTP_HOST", "unset: files", "SMTP server"),
     Setting("SMTP_PORT", "by security", "1-65535"),
@@ -106,6 +113,7 @@ class Settings:
     """Per-job deadlines in seconds, keyed by the job's CLI name (``sla-check``)."""
     lock_timeout: float | None = None
     """None: each job's maximum acceptable time."""
+    delivery: DeliverySettings = field(default_factory=lambda: DeliverySettings())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -312,6 +320,7 @@ def load_settings(
         deadline_factor=_number(env, "GSTJOBS_DEADLINE_FACTOR", 10, 1, 100),
         deadlines=_deadlines(env),
         lock_timeout=lock,
+        delivery=load_delivery(env),
     )
 
 
@@ -371,4 +380,44 @@ def _whatsapp(env: Mapping[str, str]) -> WhatsAppSettings | None:
         phone_number_id=values["WHATSAPP_PHONE_NUMBER_ID"],
         access_token=values["WHATSAPP_ACCESS_TOKEN"],
         timeout=_number(env, "WHATSAPP_TIMEOUT", 15, 1, 300),
+    )
+
+
+# ---------------------------------------------------------------- delivery
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the outbox is sent (README, Notifications: delivery settings)."""
+
+    run_deadline: float = 50.0
+    """GSTJOBS_DELIVERY_DEADLINE: seconds one delivery run may send; well under the lease."""
+    send_budget: float = 60.0
+    """GSTJOBS_SEND_BUDGET: seconds a queuing job spends sending its own rows after commit."""
+    quiet_hours: tuple[time, time] | None = (time(21, 0), time(8, 0))
+    """GSTJOBS_QUIET_HOURS: (start, end) in each practice's timezone; None: never quiet."""
+    smtp_connections: int = 2
+    whatsapp_connections: int = 2
+    digest_items: int = 20
+    """GSTJOBS_DIGEST_ITEMS: items a digest lists before linking to the rest."""
+
+
+def load_delivery(env: Mapping[str, str]) -> DeliverySettings:
+    """The delivery settings, each validated with one sentence naming it."""
+    quiet = _raw(env, "GSTJOBS_QUIET_HOURS").lower() or "21:00-08:00"
+    window: tuple[time, time] | None = None
+    if quiet not in ("off", "none"):
+        try:
+            start, end = (time.fromisoformat(part.strip()) for part in quiet.split("-"))
+        except ValueError:
+            raise ConfigError(
+                "GSTJOBS_QUIET_HOURS must be HH:MM-HH:MM (e.g. 21:00-08:00) or off, "
+                f"got {_shown(quiet)}."
+            ) from None
+        window = (start, end)
+    return DeliverySettings(
+        run_deadline=_number(env, "GSTJOBS_DELIVERY_DEADLINE", 50, 1, 3600),
+        send_budget=_number(env, "GSTJOBS_SEND_BUDGET", 60, 0, 3600),
+        quiet_hours=window,
+        smtp_connections=_int(env, "GSTJOBS_SMTP_CONNECTIONS", 2, 1, 16),
+        whatsapp_connections=_int(env, "GSTJOBS_WHATSAPP_CONNECTIONS", 2, 1, 16),
+        digest_items=_int(env, "GSTJOBS_DIGEST_ITEMS", 20, 1, 500),
     )

@@ -347,10 +347,12 @@ class _Run:
                     # After the commit, so a crash can never send an uncommitted row. A
                     # job's duration is its own work: its sending is reported apart.
                     began = time.monotonic()
-                    self.results |= spec.send(self.work_engine, ctx)
-                    if spec.work is not None:
-                        sending = time.monotonic() - began
-                        self.results["deliverySeconds"] = round(sending, 3)
+                    try:
+                        self.results |= spec.send(self.work_engine, ctx)
+                    finally:
+                        if spec.work is not None:
+                            sending = time.monotonic() - began
+                            self.results["deliverySeconds"] = round(sending, 3)
         except Stopped as exc:
             stopped = exc
             error = GstjobsError(exc.reason)

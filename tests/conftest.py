@@ -31,6 +31,9 @@ from gstjobs.config import Settings, load_settings
 
 SCRUBBED_PREFIXES = ("GSTJOBS_", "SMTP_", "WHATSAPP_")
 SCRUBBED = {"DATABASE_URL", "APP_BASE_URL"}
+AT_ANY_HOUR = {"GSTJOBS_QUIET_HOURS": "off"}
+"""Tests run at any hour, and quiet hours would hold routine messages overnight; the
+quiet-hours tests turn them on with a fixed clock."""
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -123,7 +126,13 @@ def url_text(url: URL) -> str:
 def settings(db_url: URL, tmp_path: Path) -> Settings:
     """Settings for in-process runs; the console outbox goes to this test's tmp_path."""
     return load_settings(
-        clean_env({"DATABASE_URL": url_text(db_url), "GSTJOBS_DATA_DIR": str(tmp_path / "data")})
+        clean_env(
+            {
+                "DATABASE_URL": url_text(db_url),
+                "GSTJOBS_DATA_DIR": str(tmp_path / "data"),
+                **AT_ANY_HOUR,
+            }
+        )
     )
 
 
@@ -149,7 +158,7 @@ def cli(db_url: URL, tmp_path: Path) -> Any:
         timeout: float = 120,
         database: bool = True,
     ) -> CliResult:
-        base = {"GSTJOBS_DATA_DIR": str(tmp_path / "data")}
+        base = {"GSTJOBS_DATA_DIR": str(tmp_path / "data"), **AT_ANY_HOUR}
         if database:
             base["DATABASE_URL"] = url_text(db_url)
         proc = subprocess.run(

@@ -2,7 +2,8 @@
 
 CRITICAL: a job's last 3 runs failed (``failed`` or ``abandoned``); its last
 finished run took over 2x the upper bound of its expected time; no job ran at all in
-the last 24 hours; a notification has waited in the outbox for over an hour.
+the last 24 hours; a notification has been due for over an hour and not sent (rows that
+quiet hours hold back are not due until the window opens).
 WARNING: over the last 7 days a job's success rate is below 90%, or more than 10% of
 its runs had errors (failed, abandoned, or succeeded while reporting ``rulesFailed``
 or ``notificationsFailed``; said only when the success rate did not already say it);
@@ -89,7 +90,7 @@ RAN_RECENTLY = text(
 STALE_OUTBOX = text(
     """
     SELECT count(*) AS stale, min(created_at) AS oldest
-    FROM notifications WHERE status = 'pending' AND created_at < :before
+    FROM notifications WHERE status = 'pending' AND next_attempt_at < :before
     """
 )
 
@@ -193,7 +194,7 @@ class SystemHealth:
                 Finding(
                     "CRITICAL",
                     "outbox",
-                    f"{self.stale_notifications} notification(s) pending for over an hour "
+                    f"{self.stale_notifications} notification(s) due for over an hour and not sent "
                     f"(oldest queued {self.oldest_pending:%Y-%m-%d %H:%M %Z}); "
                     "is delivery running?",
                 )

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from gstjobs.core import JobSpec
 from gstjobs.health.automation import AutomationHealth, Finding, automation_health, worst
+from gstjobs.health.delivery import DeliveryHealth, delivery_health
 from gstjobs.health.jobs import SystemHealth, system_health
 
 EXIT_CODES = {"OK": 0, "INFO": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
@@ -28,9 +29,10 @@ class HealthReport:
     database: str
     automation: AutomationHealth
     system: SystemHealth
+    delivery: DeliveryHealth
 
     def findings(self) -> list[Finding]:
-        found = self.automation.findings() + self.system.findings()
+        found = self.automation.findings() + self.system.findings() + self.delivery.findings()
         order = ("CRITICAL", "WARNING", "INFO")
         return sorted(found, key=lambda f: order.index(f.level))
 
@@ -77,4 +79,5 @@ def report(
         database=database,
         automation=automation_health(conn, tenants, now, hours),
         system=system_health(conn, now, tz, specs),
+        delivery=delivery_health(conn, now, tz, specs),
     )

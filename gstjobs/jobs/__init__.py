@@ -104,6 +104,9 @@ JOBS: tuple[JobSpec, ...] = (
             "notificationsFailed",
             "notificationsRetrying",
             "notificationsDeferred",
+            "notificationsHeld",
+            "messagesSent",
+            "messagesUnconfirmed",
         ),
     ),
 )

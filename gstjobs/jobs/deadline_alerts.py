@@ -112,12 +112,13 @@ QUEUE_ALERTS = text(
         {per_channel("digests")}
     ), queued AS (
         INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
-                                   run_id)
+                                   run_id, urgency)
         SELECT c.tenant_id, c.user_id, c.channel, CAST(:template AS text),
                jsonb_build_object('date', c.today, 'window_end', CAST(:until AS timestamptz),
                                   'items', c.items),
                CAST(:template AS text) || ':' || c.user_id::text || ':' || c.today::text,
-               CAST(:run_id AS bigint)
+               CAST(:run_id AS bigint),
+               2  -- deadlines within 24 hours: urgent, even in quiet hours
         FROM candidates c
         ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
         RETURNING tenant_id, user_id

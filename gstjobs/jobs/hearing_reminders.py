@@ -40,6 +40,7 @@ QUEUE_REMINDERS = text(
         WHERE tn.id = ANY(:tenants)
     ), found AS (
         SELECT h.id, h.tenant_id, h.case_id, h.hearing_date, h.purpose, l.today,
+               h.hearing_date < ((l.today + 1)::timestamp AT TIME ZONE l.timezone) AS on_the_day,
                c.case_number, c.title AS case_title, c.owner_id, c.assigned_to,
                COALESCE(ct.name, 'Court not recorded') AS court_name,
                COALESCE(ct.city, '') AS court_city
@@ -55,7 +56,7 @@ QUEUE_REMINDERS = text(
         -- Everything a message needs is carried along here, so that the INSERT below
         -- never joins two CTEs: the planner cannot estimate their sizes and would pick
         -- a nested loop that is quadratic in the number of hearings.
-        SELECT f.tenant_id, f.id AS hearing_id, f.hearing_date, f.today,
+        SELECT f.tenant_id, f.id AS hearing_id, f.hearing_date, f.today, f.on_the_day,
                u.id AS user_id, u.email, u.phone, u.whatsapp_opt_in,
                jsonb_build_object(
                    'hearing_id', f.id,
@@ -73,17 +74,19 @@ QUEUE_REMINDERS = text(
                            AS r (user_id, role, ord)
         JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
         GROUP BY f.id, f.tenant_id, f.case_id, f.case_number, f.case_title, f.court_name,
-                 f.court_city, f.hearing_date, f.purpose, f.today, u.id
+                 f.court_city, f.hearing_date, f.purpose, f.today, f.on_the_day, u.id
     ), candidates AS (
         {CANDIDATES}
     ), queued AS (
         INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
-                                   run_id)
+                                   run_id, urgency)
         SELECT c.tenant_id, c.user_id, c.channel, CAST(:template AS text), c.payload,
                CAST(:template AS text) || ':' || c.hearing_id::text || '@'
                    || to_char(c.hearing_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                    || ':' || c.user_id::text || ':' || c.today::text,
-               CAST(:run_id AS bigint)
+               CAST(:run_id AS bigint),
+               -- a hearing today goes even in quiet hours; tomorrow's waits, but goes first
+               CASE WHEN c.on_the_day THEN 2 ELSE 1 END
         FROM candidates c
         ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
         RETURNING 1

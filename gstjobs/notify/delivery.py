@@ -1,28 +1,36 @@
-"""Delivery of the outbox: after each job commits (``deliver``) and by ``gstjobs notify send``.
+"""A delivery run: the deliver job's ``send``, and the queuing jobs' ``send_own``.
 
-For each tenant with due rows, up to ``Settings.notify_cap`` messages per call are
-claimed in batches of BATCH (see ``outbox`` for the lease), rendered, handed to
-their channel and recorded one by one, so a crash repeats at most the message in
-flight. Recording an outcome is one UPDATE that reads the database clock itself;
-a message costs no other round trip. What is over the cap stays pending for the
-next call and is reported as ``notificationsDeferred``. A failed attempt is
-recorded on its row with the error and retried with exponential backoff; after
-``Settings.notify_max_attempts`` attempts (or at once when retrying cannot help: no
-such recipient, no address, no WhatsApp opt-in or phone, a payload its template
-cannot render; on the file channel too) the row is ``failed``.
+``send_due`` (the ``deliver`` job, every minute, and ``gstjobs notify send``) sends
+what is pending and due for the run's practices, urgent first, within
+GSTJOBS_DELIVERY_DEADLINE; ``send_own`` (hearing-reminders, deadline-alerts) sends
+only its own run's rows right after its commit, within GSTJOBS_SEND_BUDGET, and
+leaves the rest (retries, backlog) to the deliver job. Both run ``deliver``:
 
-The outbox runs on the database clock (``statement_timestamp()``), not on the job's ``as_of``:
-retries and leases measure real time between real sends, and a backfill run with
-an old ``--as-of`` must neither hold messages back nor release retries early.
+1. read which channels are paused (``state``), list the practices with due rows and
+   hold routine rows of those in quiet hours (``claim``);
+2. claim messages practice by practice, urgent ones first, at most
+   GSTJOBS_NOTIFY_CAP messages a practice (``claim``); build each message once
+   (``compose``) and hand it to its channel's lane (``lanes``), which sends and
+   records it (``record``);
+3. when the deadline comes, stop claiming; what the lanes have not started goes back
+   unsent; then record what was learnt of each channel and count what is left.
+
+Outbox statements run on the database clock, not the job's ``as_of``: retries and
+leases measure real time (a backfill with an old ``--as-of`` neither holds messages
+back nor releases retries early). ``now`` fixes that clock, for tests only.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
+import sys
 import time
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -31,29 +39,47 @@ from sqlalchemy import Connection, Engine
 
 from gstjobs.config import Settings
 from gstjobs.core import JobContext, Results
-from gstjobs.notify import outbox
-from gstjobs.notify.console import FileChannel
-from gstjobs.notify.email import SmtpChannel
-from gstjobs.notify.message import Channel, DeliveryError, Outgoing, Recipient, scrub
-from gstjobs.notify.templates import Envelope, RenderError, render
-from gstjobs.notify.whatsapp import WhatsAppChannel
+from gstjobs.errors import JobFailed
+from gstjobs.notify import claim, files, state
+from gstjobs.notify.classify import Kind
+from gstjobs.notify.compose import Composer, Rejected
+from gstjobs.notify.email import SmtpTransport
+from gstjobs.notify.files import FileTransport
+from gstjobs.notify.lanes import Lane
+from gstjobs.notify.message import Transport
+from gstjobs.notify.record import Recorder, Tally
+from gstjobs.notify.watchdog import Watchdog
+from gstjobs.notify.whatsapp import WhatsAppTransport
 
 log = logging.getLogger(__name__)
 
-BATCH = 20
-"""Rows claimed per statement; the lease must outlast sending one batch."""
-MIN_LEASE_SECONDS = 600.0
+LEASE_SECONDS = 600.0
+"""How long claimed rows stay a sender's; a sender never sends past it (``lanes``)."""
+CLAIM_MESSAGES = 500
+"""Messages taken per claiming statement."""
+SWITCH_INTERVAL = 0.0005
+PASSES = ((claim.SOON, claim.URGENT), (claim.ROUTINE, claim.ROUTINE))
+"""Urgent and soon messages of every practice first, then routine ones."""
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
     sent: int = 0
+    """Notifications handed to their provider (a digest's items each count)."""
     failed: int = 0
-    """Attempts that failed in this call (retrying or given up)."""
+    """Notifications whose attempt failed in this run (retrying or given up)."""
     retrying: int = 0
-    """Of those, rows left pending for a later attempt."""
+    """Of those, left pending for a later attempt."""
     deferred: int = 0
-    """Due rows left pending because of the per-tenant cap."""
+    """Due notifications left pending: over the cap, past the deadline, channel stopped."""
+    messages: int = 0
+    """Messages handed over (a digest is one)."""
+    held: int = 0
+    """Routine notifications waiting for the end of their practice's quiet hours."""
+    unconfirmed: int = 0
+    """Messages the provider accepted without a message id (sent; never resent)."""
+    down: tuple[str, ...] = ()
+    """``channel: reason`` of each channel found unusable in this run."""
 
     def results(self) -> Results:
         return {
@@ -61,27 +87,46 @@ class DeliveryReport:
             "notificationsFailed": self.failed,
             "notificationsRetrying": self.retrying,
             "notificationsDeferred": self.deferred,
+            "notificationsHeld": self.held,
+            "messagesSent": self.messages,
+            "messagesUnconfirmed": self.unconfirmed,
+            "channelsDown": [d.split(":", 1)[0] for d in self.down],
         }
 
 
-def send_own(engine: Engine, ctx: JobContext) -> Results:
-    """A job's ``send``: deliver the rows this run queued, right after its commit.
-
-    Everything else (retries, other runs' backlog) is the delivery job's."""
-    if ctx.dry_run:
-        return DeliveryReport().results()
-    return drain(engine, ctx.settings, ctx.tenant_ids, run_id=ctx.run_id).results()
-
-
 def send_due(engine: Engine, ctx: JobContext) -> Results:
-    """The delivery job's ``send``: everything pending and due for ``ctx.tenants``."""
-    if ctx.dry_run:
-        with engine.connect() as conn:
-            due = conn.execute(
-                outbox.COUNT_DUE, {"tenants": ctx.tenant_ids, "now": None, "run_id": None}
-            ).scalar_one()
-        return DeliveryReport(deferred=due).results()
-    return drain(engine, ctx.settings, ctx.tenant_ids).results()
+    """The deliver job: everything due for ``ctx.tenants``; fails if a channel is down."""
+    report = deliver(
+        engine,
+        ctx.settings,
+        ctx.tenant_ids,
+        budget=ctx.settings.delivery.run_deadline,
+        dry_run=ctx.dry_run,
+        run_id=ctx.run_id,
+    )
+    if report.down:
+        channels = " and ".join(d.split(":", 1)[0] for d in report.down)
+        raise JobFailed(
+            f"{channels} channel{'s' if len(report.down) > 1 else ''} unusable: "
+            + "; ".join(d.split(": ", 1)[1] for d in report.down),
+            results=report.results(),
+        )
+    return report.results()
+
+
+def send_own(engine: Engine, ctx: JobContext) -> Results:
+    """A queuing job's send: its own run's rows, right after its commit, within a budget.
+
+    A channel that is down is reported (``channelsDown``) but does not fail the job:
+    its work, the queuing, succeeded; the deliver job, which retries every minute,
+    is the one that fails and says so.
+    """
+    budget = ctx.settings.delivery.send_budget
+    if ctx.dry_run or budget <= 0:
+        return DeliveryReport().results()
+    return deliver(
+        engine, ctx.settings, ctx.tenant_ids, budget=budget, own_run=ctx.run_id, run_id=ctx.run_id
+    ).results()
 
 
 def drain(
@@ -92,185 +137,229 @@ def drain(
     now: datetime | None = None,
     run_id: int | None = None,
 ) -> DeliveryReport:
-    """Deliver due notifications of ``tenants`` (only run ``run_id``'s, when given).
-    ``now`` replaces the database clock (tests)."""
+    """Deliver due rows of ``tenants`` (only run ``run_id``'s, when given), as the deliver
+    job does. ``now`` replaces the database clock (tests)."""
+    return deliver(
+        engine,
+        settings,
+        tenants,
+        budget=settings.delivery.run_deadline,
+        own_run=run_id,
+        now=now,
+    )
+
+
+def deliver(
+    engine: Engine,
+    settings: Settings,
+    tenants: Sequence[UUID],
+    *,
+    budget: float,
+    own_run: int | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    run_id: int | None = None,
+) -> DeliveryReport:
     if not tenants:
         return DeliveryReport()
-    channels = _Channels(settings)
-    sent = failed = retrying = 0
-    try:
-        with engine.connect() as raw:
-            conn = raw.execution_options(isolation_level="AUTOCOMMIT")
-            due = conn.execute(
-                outbox.DUE_BY_TENANT, {"tenants": list(tenants), "now": now, "run_id": run_id}
-            ).fetchall()
-            for row in due:
-                room = settings.notify_cap
-                while room > 0:
-                    limit = min(room, BATCH)
-                    batch = conn.execute(
-                        outbox.CLAIM,
-                        {
-                            "tenant": row.tenant_id,
-                            "now": now,
-                            "limit": limit,
-                            "lease": _lease(settings),
-                            "run_id": run_id,
-                        },
-                    ).fetchall()
-                    if not batch:
-                        break
-                    room -= len(batch)
-                    clock = _Clock(batch[0].claimed_at, fixed=now is not None)
-                    for claimed in batch:
-                        outcome = _send_one(conn, channels, settings, claimed, clock, now)
-                        sent += outcome == "sent"
-                        failed += outcome != "sent"
-                        retrying += outcome == "retrying"
-                    if len(batch) < limit:
-                        break  # nothing more is due for this tenant (or others hold it)
-            deferred = conn.execute(
-                outbox.COUNT_DUE, {"tenants": list(tenants), "now": now, "run_id": run_id}
-            ).scalar_one()
-    finally:
-        channels.close()
-    if deferred:
-        log.warning("%d notification(s) over the per-tenant cap stay queued", deferred)
-    return DeliveryReport(sent, failed, retrying, deferred)
+    scope = claim.Scope(list(tenants), own_run, settings.delivery.quiet_hours, now)
+    return _Run(engine, settings, scope, budget, dry_run, run_id).run()
 
 
-@dataclass(frozen=True)
-class _Clock:
-    """The database clock at the claim, carried forward by the local monotonic clock.
-
-    A message's envelope needs the moment it is sent (its Date header, "Today" and
-    "Tomorrow"); reading the database clock for each message would cost a round trip
-    per message. ``fixed``: the moment given to ``drain`` stands still (tests).
-    """
-
-    claimed_at: datetime
-    fixed: bool
-    started: float = field(default_factory=time.monotonic)
-
-    def now(self) -> datetime:
-        if self.fixed:
-            return self.claimed_at
-        return self.claimed_at + timedelta(seconds=time.monotonic() - self.started)
-
-
-def _send_one(
-    conn: Connection,
-    channels: _Channels,
-    settings: Settings,
-    row: Any,
-    clock: _Clock,
-    now: datetime | None,
-) -> str:
-    """Send one claimed row and record the outcome (one UPDATE): sent, retrying or failed."""
-    try:
-        message = _outgoing(row, settings, clock.now())
-        channel = channels.for_channel(row.channel)
-        try:
-            provider_id = channel.send(message)
-        except DeliveryError:
-            raise
-        except Exception as exc:  # a channel bug must not lose the row or stop the batch
-            log.debug("notification %d: channel error", row.id, exc_info=True)
-            raise DeliveryError(scrub(f"{type(exc).__name__}: {exc}")) from exc
-    except DeliveryError as exc:
-        return _record_failure(conn, settings, row, exc, now)
-    done = conn.execute(
-        outbox.MARK_SENT,
-        {"id": row.id, "attempts": row.attempts, "now": now, "provider_id": provider_id},
-    ).rowcount
-    if not done:
-        log.warning("notification %d: its lease ran out while sending; it may go twice", row.id)
-    return "sent"
-
-
-def _record_failure(
-    conn: Connection, settings: Settings, row: Any, exc: DeliveryError, now: datetime | None
-) -> str:
-    give_up = exc.permanent or row.attempts >= settings.notify_max_attempts
-    conn.execute(
-        outbox.MARK_FAILED,
-        {
-            "id": row.id,
-            "attempts": row.attempts,
-            "give_up": give_up,
-            "error": scrub(str(exc)),
-            "now": now,
-            "backoff": outbox.backoff(row.attempts).total_seconds(),
-        },
-    )
-    log.warning(
-        "notification %d: attempt %d failed%s",
-        row.id,
-        row.attempts,
-        "; giving up" if give_up else "; will retry",
-    )
-    return "failed" if give_up else "retrying"
-
-
-def _outgoing(row: Any, settings: Settings, now: datetime) -> Outgoing:
-    if not row.active:
-        raise DeliveryError("the recipient is not an active user of this tenant", permanent=True)
-    envelope = Envelope(
-        notification_id=row.id,
-        recipient_name=row.full_name,
-        firm_name=row.firm_name,
-        timezone=row.timezone,
-        now=now,
-        base_url=settings.app_base_url,
-    )
-    try:
-        rendered = render(row.template, row.payload, envelope)
-    except RenderError as exc:
-        raise DeliveryError(str(exc), permanent=True) from exc
-    recipient = Recipient(row.user_id, row.full_name, row.email, row.phone, row.whatsapp_opt_in)
-    return Outgoing(
-        row.id, row.tenant_id, row.channel, row.template, row.payload, recipient, envelope, rendered
-    )
-
-
-def _lease(settings: Settings) -> float:
-    timeouts = [s.timeout for s in (settings.smtp, settings.whatsapp) if s is not None]
-    return max(MIN_LEASE_SECONDS, BATCH * 2 * max(timeouts, default=0.0) + 60)
-
-
-def outbox_dir(settings: Settings) -> Path:
-    return settings.outbox_dir or settings.data_dir / "outbox"
-
-
-class _Channels:
-    """The transports of one delivery call, opened on first use, closed at the end."""
-
-    def __init__(self, settings: Settings) -> None:
+class _Run:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        scope: claim.Scope,
+        budget: float,
+        dry_run: bool,
+        run_id: int | None,
+    ) -> None:
+        self.engine = engine
         self.settings = settings
-        self._open: dict[str, Channel] = {}
+        self.scope = scope
+        self.dry_run = dry_run
+        self.run_id = run_id
+        self.end = time.monotonic() + budget
+        self.tally = Tally()
+        self.lanes: dict[str, Lane] = {}
+        self.paused: list[str] = []
+        self.routes = {
+            "email": "smtp" if settings.smtp is not None else "file",
+            "whatsapp": "whatsapp" if settings.whatsapp is not None else "file",
+            "console": "file",
+        }
+        self.composer = Composer(settings, self.routes)
+        self._recorder: Recorder | None = None
+        self._watchdog: Watchdog | None = None
+        self._folder: Path | None = None
 
-    def for_channel(self, channel: str) -> Channel:
+    def run(self) -> DeliveryReport:
+        # The lanes' workers wait on sockets while this thread renders: let a worker
+        # whose answer has arrived have the interpreter within half a millisecond,
+        # not the default five, or every reply waits for a rendering slice.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            return self._run()
+        finally:
+            sys.setswitchinterval(switch)
+
+    def _run(self) -> DeliveryReport:
+        with self.engine.connect() as raw:
+            conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+            self.paused = state.paused(conn, self.scope.now)
+            practices = claim.practices(conn, self.scope)
+            if practices and not self.dry_run:
+                claim.hold(conn, self.scope)
+                self._folder = files.database_folder(conn, self.settings)
+            try:
+                self._claim_and_send(conn, practices)
+            finally:
+                self._finish_lanes()
+            down = self._record_channels(conn)
+            deferred, held = claim.left(conn, self.scope)
+        t = self.tally
+        if deferred:
+            log.info("%d due notification(s) stay queued for the next delivery", deferred)
+        return DeliveryReport(
+            t.sent, t.failed, t.retrying, deferred, t.messages, held, t.unconfirmed, down
+        )
+
+    # ------------------------------------------------------------ claiming
+    def _claim_and_send(self, conn: Connection, practices: list[claim.Practice]) -> None:
+        room = {p.tenant_id: self.settings.notify_cap for p in practices}
+        for lowest, highest in PASSES:
+            for practice in practices:
+                if self._time_up():
+                    return
+                # In quiet hours only urgent messages go; a pass skips a practice whose
+                # due rows are all more urgent, or all less, than the pass takes.
+                least = max(lowest, claim.URGENT) if practice.quiet else lowest
+                if least > highest or practice.top < least or practice.bottom > highest:
+                    continue
+                while room[practice.tenant_id] > 0 and not self._time_up():
+                    ask = min(room[practice.tenant_id], CLAIM_MESSAGES)
+                    token = None if self.dry_run else uuid.uuid4()
+                    rows = claim.take(
+                        conn,
+                        self.scope,
+                        practice,
+                        lowest=least,
+                        highest=highest,
+                        room=ask,
+                        stopped=self.paused + self._stopped(),
+                        token=token,
+                        lease=LEASE_SECONDS,
+                    )
+                    if not rows:
+                        break
+                    taken = self._dispatch(rows, token)
+                    room[practice.tenant_id] -= taken
+                    if taken < ask or self.dry_run:
+                        break
+
+    def _dispatch(self, rows: list[Any], token: UUID | None) -> int:
+        lease_end = time.monotonic() + LEASE_SECONDS
+        most = self.settings.notify_max_attempts
+        taken = 0
+        for item in self.composer.compose(
+            rows, token or uuid.uuid4(), lease_end, rows[0].claimed_at
+        ):
+            taken += 1
+            n = len(item.claim.ids)
+            if isinstance(item, Rejected):
+                if self.dry_run:
+                    self.tally.add(failed=n)
+                else:
+                    self.recorder.failed(item.claim, item.error, permanent=True, max_attempts=most)
+            elif self.dry_run:
+                self.tally.add(sent=n, messages=1)
+            elif not self._lane(item.claim.channel).submit(item):
+                self.recorder.release(item.claim, None, None)
+        return taken
+
+    def _time_up(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def _stopped(self) -> list[str]:
+        return [c for c, lane in self.lanes.items() if lane.stop_reason is not None]
+
+    # ------------------------------------------------------------ lanes
+    def _lane(self, channel: str) -> Lane:
+        if channel not in self.lanes:
+            route = self.routes.get(channel, "file")
+            s = self.settings
+            workers, timeout = 1, 30.0
+            if route == "smtp" and s.smtp is not None:
+                workers, timeout = s.delivery.smtp_connections, s.smtp.timeout
+            elif route == "whatsapp" and s.whatsapp is not None:
+                workers, timeout = s.delivery.whatsapp_connections, s.whatsapp.timeout
+            self.lanes[channel] = Lane(
+                channel,
+                lambda: self._transport(route),
+                workers,
+                engine=self.engine,
+                tally=self.tally,
+                fixed_now=self.scope.now,
+                run_end=self.end,
+                send_timeout=timeout,
+                max_attempts=s.notify_max_attempts,
+            )
+        return self.lanes[channel]
+
+    def _transport(self, route: str) -> Transport:
         s = self.settings
-        if channel == "email" and s.smtp is not None:
-            key = "smtp"
-        elif channel == "whatsapp" and s.whatsapp is not None:
-            key = "whatsapp"
-        else:
-            key = "file"  # console rows, and email/WhatsApp with no provider configured
-        if key not in self._open:
-            self._open[key] = self._make(key)
-        return self._open[key]
+        if route == "smtp" and s.smtp is not None:
+            tls = self.tls if s.smtp.security != "none" else None
+            return SmtpTransport(s.smtp, self.watchdog, tls)
+        if route == "whatsapp" and s.whatsapp is not None:
+            tls = self.tls if s.whatsapp.api_url.startswith("https:") else None
+            return WhatsAppTransport(s.whatsapp, self.watchdog, tls)
+        assert self._folder is not None
+        return FileTransport(self._folder)
 
-    def _make(self, key: str) -> Channel:
-        s = self.settings
-        if key == "smtp" and s.smtp is not None:
-            return SmtpChannel(s.smtp)
-        if key == "whatsapp" and s.whatsapp is not None:
-            return WhatsAppChannel(s.whatsapp)
-        sender = s.smtp.sender if s.smtp else "gstjobs@localhost"
-        return FileChannel(outbox_dir(s), sender)
+    @cached_property
+    def tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context()  # loads the trust store once per run
 
-    def close(self) -> None:
-        for channel in self._open.values():
-            channel.close()
-        self._open.clear()
+    @property
+    def watchdog(self) -> Watchdog:
+        if self._watchdog is None:
+            self._watchdog = Watchdog()
+        return self._watchdog
+
+    @property
+    def recorder(self) -> Recorder:
+        if self._recorder is None:
+            self._recorder = Recorder(self.engine, self.tally, self.scope.now)
+        return self._recorder
+
+    def _finish_lanes(self) -> None:
+        errors: list[BaseException] = []
+        for lane in self.lanes.values():
+            try:
+                lane.finish()
+            except BaseException as exc:
+                errors.append(exc)
+        if self._recorder is not None:
+            self._recorder.close()
+        if self._watchdog is not None:
+            self._watchdog.close()
+        if errors:
+            raise errors[0]
+
+    def _record_channels(self, conn: Connection) -> tuple[str, ...]:
+        down = []
+        for channel, lane in self.lanes.items():
+            stop = lane.stop_reason
+            args: dict[str, Any] = {"now": self.scope.now, "run_id": self.run_id}
+            if stop is not None and stop.kind is Kind.UNUSABLE:
+                state.record(conn, channel, "down", reason=stop.reason, **args)
+                down.append(f"{channel}: {stop.reason}")
+            elif stop is not None and stop.kind is Kind.RATE_LIMITED:
+                state.record(conn, channel, "paused", reason=stop.reason, pause=stop.pause, **args)
+            elif lane.delivered:
+                state.record(conn, channel, "ok", **args)
+        return tuple(down)

@@ -1,83 +1,62 @@
-"""Email over SMTP (stdlib smtplib): one connection per delivery batch.
+"""Email over SMTP (stdlib smtplib): one kept-alive connection per worker.
 
 Security is ``none`` (plain, for a local relay), ``starttls`` (upgrade on port 587)
 or ``ssl`` (implicit TLS on port 465); certificates are verified with the system
-trust store. Every message is multipart/alternative (text, then HTML) and carries
-a Message-ID derived from the notification id, stable across retries: if a crash
-between handing the message to the server and recording it as sent makes us send
-it again, the copy has the same Message-ID and mail clients and archives can
-recognise it as the same message.
+trust store. The message is built beforehand (``mime``); a worker only runs the
+transaction (MAIL, RCPT, DATA) so it knows which command a reply answered, and
+``classify.smtp_kind`` turns the reply code into what it means. Every send is
+bounded as a whole by its deadline (``watchdog``), the connection is reused for the
+next message, and a connection the server dropped while idle is reopened once.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 import ssl
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from contextlib import suppress
+from email.utils import parseaddr
 
 from gstjobs.config import SmtpSettings
-from gstjobs.notify.message import DeliveryError, Outgoing, scrub
+from gstjobs.notify.classify import SMTP_RATE_LIMIT_PAUSE, DeliveryError, Kind, smtp_kind
+from gstjobs.notify.message import Prepared, scrub
+from gstjobs.notify.watchdog import Guard, Watchdog
 
 log = logging.getLogger(__name__)
 
-# Failures that concern this one message; anything else (connection refused, timeout,
-# server gone) means the server is unusable for the rest of the batch.
-_MESSAGE_ERRORS = (
-    smtplib.SMTPRecipientsRefused,
-    smtplib.SMTPSenderRefused,
-    smtplib.SMTPDataError,
-    smtplib.SMTPNotSupportedError,
-)
 
-
-def build(message: Outgoing, sender: str) -> EmailMessage:
-    """The MIME message for one notification."""
-    recipient = message.recipient
-    if not recipient.email:
-        raise DeliveryError("the recipient has no email address", permanent=True)
-    mail = EmailMessage()
-    mail["Subject"] = message.rendered.subject
-    mail["From"] = sender
-    try:
-        mail["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
-    except (ValueError, IndexError) as exc:
-        raise DeliveryError("the recipient's email address is malformed", permanent=True) from exc
-    mail["Date"] = format_datetime(message.envelope.now)
-    mail["Message-ID"] = message.message_id
-    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    mail["X-Gstjobs-Notification"] = str(message.id)
-    mail["X-Gstjobs-Template"] = message.template
-    mail.set_content(message.rendered.text)
-    mail.add_alternative(message.rendered.html, subtype="html")
-    return mail
-
-
-class SmtpChannel:
-    """Sends over one SMTP connection, opened on first use and kept for the batch."""
+class SmtpTransport:
+    """One SMTP connection, opened on first use and kept for the run."""
 
     name = "smtp"
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(
+        self, settings: SmtpSettings, watchdog: Watchdog, tls: ssl.SSLContext | None
+    ) -> None:
         self.settings = settings
+        self.watchdog = watchdog
+        self.tls = tls
+        self.sender = parseaddr(settings.sender)[1] or settings.sender
         self._conn: smtplib.SMTP | None = None
-        self._broken: str | None = None
 
-    def send(self, message: Outgoing) -> str:
-        mail = build(message, self.settings.sender)
-        conn = self._connection()
-        try:
-            refused = conn.send_message(mail)
-        except _MESSAGE_ERRORS as exc:
-            raise DeliveryError(self._describe(exc)) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            self._drop(self._describe(exc))
-            raise DeliveryError(self._broken or "SMTP failure") from exc
-        if refused:
-            raise DeliveryError("the SMTP server refused the recipient")
-        log.info("notification %d handed to the SMTP server", message.id)
+    def send(self, message: Prepared, deadline: float) -> str | None:
+        with self.watchdog.guard(deadline, self._socket) as guard:
+            try:
+                self._transaction(message, guard)
+            except DeliveryError:
+                raise
+            except (smtplib.SMTPException, OSError) as exc:
+                self._drop()
+                if guard.expired or isinstance(exc, TimeoutError):  # whichever fired first
+                    raise DeliveryError(
+                        f"SMTP server {self._where()} did not finish within "
+                        f"{self.settings.timeout:g}s; the message may have been delivered",
+                        Kind.TRANSIENT,
+                        timed_out=True,
+                    ) from exc
+                raise DeliveryError(self._describe("connection lost", exc)) from exc
+        log.info("notification %d handed to the SMTP server", message.claim.first)
         return message.message_id
 
     def close(self) -> None:
@@ -88,50 +67,107 @@ class SmtpChannel:
                 self._conn.close()
             self._conn = None
 
-    def _connection(self) -> smtplib.SMTP:
-        if self._broken is not None:
-            # The server failed earlier in this batch: do not wait out another
-            # timeout per message; the rest is retried on the next run.
-            raise DeliveryError(self._broken)
+    # ------------------------------------------------------------ the transaction
+    def _transaction(self, message: Prepared, guard: Guard) -> None:
+        reused = self._conn is not None
+        conn = self._connection(guard)
+        options = [f"size={len(message.data)}"] if conn.has_extn("size") else []
+        try:
+            code, reply = conn.mail(self.sender, options)
+        except smtplib.SMTPServerDisconnected:
+            if not reused:
+                raise
+            # The server closed the idle connection: open a fresh one, once.
+            self._drop()
+            conn = self._connection(guard)
+            code, reply = conn.mail(self.sender, options)
+        self._check(conn, "mail", code, reply, (250,))
+        code, reply = conn.rcpt(message.recipient)
+        self._check(conn, "rcpt", code, reply, (250, 251))
+        answer: bytes | str
+        try:
+            code, answer = conn.data(message.data)
+        except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
+            code, answer = exc.smtp_code, exc.smtp_error
+        self._check(conn, "data", code, answer, (250,))
+
+    def _check(
+        self, conn: smtplib.SMTP, stage: str, code: int, reply: bytes | str, ok: tuple[int, ...]
+    ) -> None:
+        if code in ok:
+            return
+        kind = smtp_kind(code, stage)
+        if code == 421 or code == -1:
+            self._drop()
+        else:
+            try:
+                conn.rset()  # end the failed transaction; the connection stays usable
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        what = {"mail": "MAIL FROM", "rcpt": "RCPT TO", "data": "DATA"}[stage]
+        raise DeliveryError(
+            self._scrub(f"SMTP server {self._where()} answered {what} with {code} {text}"),
+            kind,
+            retry_after=SMTP_RATE_LIMIT_PAUSE if kind is Kind.RATE_LIMITED else None,
+        )
+
+    def _connection(self, guard: Guard) -> smtplib.SMTP:
         if self._conn is not None:
             return self._conn
         s = self.settings
+        timeout = max(min(s.timeout, guard.remaining()), 0.1)
+        conn: smtplib.SMTP
+        if s.security == "ssl":
+            assert self.tls is not None
+            conn = smtplib.SMTP_SSL(timeout=timeout, context=self.tls)
+        else:
+            conn = smtplib.SMTP(timeout=timeout)
+        self._conn = conn  # before connecting, so that the guard can cut a slow greeting
         try:
-            conn: smtplib.SMTP
-            if s.security == "ssl":
-                conn = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
-                )
-            else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-            conn.ehlo()
+            code, reply = conn.connect(s.host, s.port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, reply)
+            if conn.sock is not None:
+                conn.sock.settimeout(s.timeout)  # per read; the guard bounds the whole send
+            code, reply = conn.ehlo()
+            if code != 250:
+                raise smtplib.SMTPHeloError(code, reply)
             if s.security == "starttls":
-                conn.starttls(context=ssl.create_default_context())
+                assert self.tls is not None
+                conn.starttls(context=self.tls)
                 conn.ehlo()
             if s.username and s.password:
                 conn.login(s.username, s.password)
         except (smtplib.SMTPException, OSError) as exc:
-            self._broken = f"SMTP server {s.host}:{s.port} unusable: {self._describe(exc)}"
-            raise DeliveryError(self._broken) from exc
-        self._conn = conn
+            self._drop()
+            slow = guard.expired or isinstance(exc, TimeoutError)
+            reason = "did not answer in time" if slow else None
+            raise DeliveryError(
+                self._describe(reason or "unusable", exc, stage="connect"), Kind.UNUSABLE
+            ) from exc
         return conn
 
-    def _drop(self, reason: str) -> None:
-        self._broken = f"SMTP server {self.settings.host}:{self.settings.port} failed: {reason}"
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+    def _socket(self) -> socket.socket | None:
+        return self._conn.sock if self._conn is not None else None
 
-    def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, smtplib.SMTPRecipientsRefused):
-            codes = sorted({str(code) for code, _ in exc.recipients.values()})
-            text = f"recipient refused ({', '.join(codes)})"
-        elif isinstance(exc, smtplib.SMTPResponseException):
+    def _drop(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with suppress(OSError):
+                conn.close()
+
+    def _where(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    def _describe(self, what: str, exc: BaseException, *, stage: str = "") -> str:
+        if isinstance(exc, smtplib.SMTPResponseException):
             raw = exc.smtp_error
             detail = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-            text = f"{type(exc).__name__} {exc.smtp_code}: {detail}"
+            text = f"{type(exc).__name__} {exc.smtp_code} {detail}"
         else:
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return self._scrub(f"SMTP server {self._where()} {what}: {text}")
+
+    def _scrub(self, text: str) -> str:
         return scrub(text, (self.settings.password, self.settings.username))

@@ -1,62 +1,68 @@
-"""What a channel is handed, and how it says it failed."""
+"""What moves through delivery: a claim on outbox rows, and the message built from it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
-from gstjobs.notify.templates import Envelope, Rendered
+from gstjobs.notify.classify import DeliveryError, Kind
+
+__all__ = ["Claim", "DeliveryError", "Kind", "Prepared", "Transport", "scrub"]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
 ERROR_LIMIT = 500
 
 
-class DeliveryError(Exception):
-    """A message was not delivered. ``permanent``: retrying cannot help."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
 @dataclass(frozen=True)
-class Recipient:
-    user_id: UUID
-    name: str
-    email: str | None
-    phone: str | None
-    whatsapp_opt_in: bool
+class Claim:
+    """Outbox rows one sender holds: a single notification or the items of a digest."""
 
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One claimed notification, rendered and ready for its channel."""
-
-    id: int
+    token: UUID
+    """The claim token on the rows; only its holder records their outcome."""
+    ids: tuple[int, ...]
     tenant_id: UUID
     channel: str
-    template: str
-    payload: dict[str, Any]
-    recipient: Recipient
-    envelope: Envelope
-    rendered: Rendered
+    """The outbox channel: email, whatsapp or console."""
+    lease_end: float
+    """``time.monotonic()`` by which the rows must be sent or released."""
 
     @property
-    def message_id(self) -> str:
-        """Stable across retries, so a duplicate after a crash is recognisable."""
-        return f"<notification-{self.id}.{self.tenant_id}@gstjobs>"
+    def first(self) -> int:
+        return self.ids[0]
 
 
-class Channel(Protocol):
-    """A transport. ``send`` returns the provider's message id or raises DeliveryError."""
+@dataclass(frozen=True)
+class Prepared:
+    """A message built for its transport: MIME bytes, a JSON request body or a file.
+
+    Built in the composing thread, so that a transport's worker only does I/O.
+    """
+
+    claim: Claim
+    template: str
+    message_id: str
+    """Stable across retries of the same rows (README, the crash window)."""
+    recipient: str
+    """SMTP envelope recipient or phone number; kept out of every error text."""
+    data: bytes
+    file_name: str
+    """The name the file channel writes it under, unique within a database."""
+
+
+class Transport(Protocol):
+    """Sends a Prepared message; returns the provider's id (None: accepted without one).
+
+    Raises DeliveryError, whose ``kind`` says what the failure means (``classify``).
+    ``deadline`` is a ``time.monotonic()`` moment the whole send must finish by.
+    """
 
     name: str
 
-    def send(self, message: Outgoing) -> str: ...
+    def send(self, message: Prepared, deadline: float) -> str | None: ...
 
     def close(self) -> None: ...
 

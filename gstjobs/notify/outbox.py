@@ -1,22 +1,14 @@
-"""The outbox's SQL: claiming due rows under a lease, recording outcomes, listing.
+"""The outbox as jobs and operators see it: who can receive, listing, re-queuing.
 
-A row is *due* when it is ``pending`` and ``next_attempt_at <= now``. Claiming takes
-due rows with ``FOR UPDATE SKIP LOCKED`` and, in the same statement, counts the
-attempt and moves ``next_attempt_at`` a lease ahead; the claim commits at once. So
-a second sender (another process or host) neither blocks nor sees the claimed rows
-as due while the first sends them. If the sender dies, the lease runs out and the
-row is due again: that is the one window in which a message can go out twice (see
-the README (Notifications)). Outcomes are recorded only by the holder of the claim
-(``attempts`` unchanged since it claimed).
-
-Every statement reads the database clock itself (``NOW``): recording an outcome is
-one UPDATE, with no clock query before it.
+Jobs queue rows with ``per_channel``; delivery takes them (``claim``) and records
+their outcome (``record``); ``notify list`` and ``notify retry`` read and re-queue
+them here. Nothing here ever shows a name, an address or a phone number.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -39,87 +31,13 @@ def per_channel(source: str) -> str:
     """
 
 
-BACKOFF_BASE = timedelta(minutes=5)
-"""First retry after 5 minutes, then 10, 20, 40, … (at most BACKOFF_MAX)."""
-BACKOFF_MAX = timedelta(hours=6)
 STATUSES = ("pending", "sent", "failed")
-
-NOW = "COALESCE(CAST(:now AS timestamptz), statement_timestamp())"
-"""The moment of a statement: the database clock when it starts, unless ``:now`` is
-given (tests and ``drain(now=…)``). No separate clock query, no round trip."""
-
-DUE_BY_TENANT = text(
-    f"""
-    SELECT n.tenant_id, count(*) AS due
-    FROM notifications n
-    WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
-      AND (CAST(:run_id AS bigint) IS NULL OR n.run_id = :run_id)
-    GROUP BY n.tenant_id
-    ORDER BY n.tenant_id
-    """
-)
-
-CLAIM = text(
-    f"""
-    WITH picked AS (
-        SELECT n.id
-        FROM notifications n
-        WHERE n.tenant_id = :tenant AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
-          AND (CAST(:run_id AS bigint) IS NULL OR n.run_id = :run_id)
-        ORDER BY n.next_attempt_at, n.id
-        LIMIT :limit
-        FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-        UPDATE notifications n
-        SET attempts = n.attempts + 1,
-            next_attempt_at = {NOW} + make_interval(secs => :lease)
-        FROM picked p
-        WHERE n.id = p.id
-        RETURNING n.id, n.tenant_id, n.user_id, n.channel, n.template, n.payload, n.attempts
-    )
-    SELECT c.id, c.tenant_id, c.user_id, c.channel, c.template, c.payload, c.attempts,
-           {NOW} AS claimed_at, t.name AS firm_name, t.timezone,
-           u.id IS NOT NULL AND u.is_active AS active,
-           u.full_name, u.email, u.phone, COALESCE(u.whatsapp_opt_in, false) AS whatsapp_opt_in
-    FROM claimed c
-    JOIN tenants t ON t.id = c.tenant_id
-    LEFT JOIN users u ON u.id = c.user_id AND u.tenant_id = c.tenant_id
-    ORDER BY c.id
-    """
-)
-
-MARK_SENT = text(
-    f"""
-    UPDATE notifications
-    SET status = 'sent', sent_at = {NOW}, provider_message_id = :provider_id
-    WHERE id = :id AND status = 'pending' AND attempts = :attempts
-    """
-)
-
-MARK_FAILED = text(
-    f"""
-    UPDATE notifications
-    SET status = CASE WHEN :give_up THEN 'failed' ELSE 'pending' END,
-        last_error = :error,
-        next_attempt_at = CASE WHEN :give_up THEN next_attempt_at
-                               ELSE {NOW} + make_interval(secs => :backoff) END
-    WHERE id = :id AND status = 'pending' AND attempts = :attempts
-    """
-)
-
-COUNT_DUE = text(
-    f"""
-    SELECT count(*) FROM notifications n
-    WHERE n.tenant_id = ANY(:tenants) AND n.status = 'pending' AND n.next_attempt_at <= {NOW}
-      AND (CAST(:run_id AS bigint) IS NULL OR n.run_id = :run_id)
-    """
-)
 
 LIST = text(
     """
     SELECT n.id, n.tenant_id, n.user_id, n.channel, n.template, n.status, n.attempts,
            n.next_attempt_at, n.last_error, n.provider_message_id, n.created_at, n.sent_at,
-           n.run_id
+           n.run_id, n.urgency
     FROM notifications n
     WHERE (CAST(:status AS text) IS NULL OR n.status = :status)
       AND (CAST(:tenants AS uuid[]) IS NULL OR n.tenant_id = ANY(:tenants))
@@ -138,10 +56,79 @@ COUNTS = text(
 )
 
 
-def backoff(attempts: int) -> timedelta:
-    """Delay before the next attempt after ``attempts`` failed ones."""
-    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
-    return min(delay, BACKOFF_MAX)
+RETRY = text(
+    """
+    WITH picked AS (
+        SELECT n.id, n.status AS was
+        FROM notifications n
+        WHERE (CAST(:ids AS bigint[]) IS NULL OR n.id = ANY(:ids))
+          AND (CAST(:channel AS text) IS NULL OR n.channel = :channel)
+          AND (CAST(:tenants AS uuid[]) IS NULL OR n.tenant_id = ANY(:tenants))
+          AND ((n.status = 'failed' AND (:failed OR CAST(:ids AS bigint[]) IS NOT NULL))
+               -- backing off: tried, waiting for its next attempt, nobody sending it
+               OR (n.status = 'pending' AND n.attempts > 0 AND n.next_attempt_at > now()
+                   AND n.claim_token IS NULL))
+        FOR UPDATE SKIP LOCKED
+    ), requeued AS (
+        UPDATE notifications n
+        SET status = 'pending', next_attempt_at = now(),
+            attempts = CASE WHEN p.was = 'failed' THEN 0 ELSE n.attempts END
+        FROM picked p
+        WHERE n.id = p.id
+        RETURNING n.id, n.tenant_id, p.was
+    ), audited AS (
+        INSERT INTO audit_log (tenant_id, action_type, entity_type, details)
+        SELECT r.tenant_id, 'notification_retry', 'notification',
+               jsonb_build_object(
+                   'notification_ids', jsonb_agg(r.id ORDER BY r.id),
+                   'from_failed', count(*) FILTER (WHERE r.was = 'failed'),
+                   'from_backoff', count(*) FILTER (WHERE r.was = 'pending'),
+                   'channel', CAST(:channel AS text))
+        FROM requeued r
+        GROUP BY r.tenant_id
+        RETURNING 1
+    )
+    SELECT r.id, r.was, (SELECT count(*) FROM audited) AS audit_rows
+    FROM requeued r
+    ORDER BY r.id
+    """
+)
+"""Failed (``:failed`` or named by id) and backing-off rows become due now, with one
+``audit_log`` row per practice naming them. A failed row starts a fresh schedule."""
+
+KNOWN = text("SELECT id FROM notifications WHERE id = ANY(:ids)")
+
+
+@dataclass(frozen=True)
+class Requeued:
+    ids: tuple[int, ...]
+    from_failed: int
+    from_backoff: int
+
+
+def retry(
+    conn: Connection,
+    *,
+    ids: list[int] | None,
+    failed: bool,
+    channel: str | None,
+    tenants: list[UUID] | None,
+) -> Requeued:
+    """Re-queue notifications for the next delivery (see RETRY); one transaction."""
+    rows = conn.execute(
+        RETRY, {"ids": ids, "failed": failed, "channel": channel, "tenants": tenants}
+    ).fetchall()
+    return Requeued(
+        tuple(r.id for r in rows),
+        sum(r.was == "failed" for r in rows),
+        sum(r.was == "pending" for r in rows),
+    )
+
+
+def unknown(conn: Connection, ids: list[int]) -> list[int]:
+    """Those of ``ids`` that name no notification."""
+    found = set(conn.execute(KNOWN, {"ids": ids}).scalars())
+    return [i for i in ids if i not in found]
 
 
 @dataclass(frozen=True)
@@ -161,6 +148,7 @@ class QueueRow:
     created_at: datetime
     sent_at: datetime | None
     run_id: int | None
+    urgency: int
 
 
 @dataclass(frozen=True)

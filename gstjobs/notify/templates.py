@@ -33,6 +33,12 @@ TEMPLATES = (
     "health_alert",
 )
 
+DIGEST = "rule_digest"
+"""The one message that carries a person's pending rule notifications (notify.digest)."""
+DIGESTED = ("task_overdue", "sla_violation", "deadline_approaching", "escalation")
+"""Rule notifications: pending ones for the same person, practice and channel go out
+as one DIGEST message when there are several."""
+
 RESERVED = ("recipient_name", "firm_name", "timezone", "now", "base_url", "notification_id")
 
 
@@ -68,6 +74,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # compiled once per process: no stat() of the files per message
     )
     env.filters["when"] = _when
     env.filters["link"] = _link
@@ -77,7 +84,7 @@ def environment() -> Environment:
 
 def render(template: str, payload: Mapping[str, Any], envelope: Envelope) -> Rendered:
     """Subject, text and HTML of one notification; RenderError when it cannot be built."""
-    if template not in TEMPLATES:
+    if template not in TEMPLATES and template != DIGEST:
         raise RenderError(f"unknown template {template!r}")
     context = {
         **payload,
@@ -105,17 +112,17 @@ def whatsapp_parameters(template: str, payload: Mapping[str, Any], envelope: Env
     are the values for {{1}}, {{2}}, … in that order (see the README (Notifications)).
     """
     context = {**payload, "timezone": envelope.timezone, "now": envelope.now.isoformat()}
-    tz = ZoneInfo(envelope.timezone)
     firm = envelope.firm_name
     if template == "hearing_reminder":
-        when = _format(_parse(payload["hearing_date"]), tz, "datetime", _today(context))
+        hearing = payload["hearing_date"]
+        when = _format(str(hearing), envelope.timezone, "datetime", _today(context))
         court = ", ".join(x for x in (payload["court_name"], payload["court_city"]) if x)
         return [payload["case_number"], court, when, firm]
     if template == "deadline_digest":
         items = payload["items"]
         high = sum(1 for i in items if i["high"])
         return [str(len(items)), str(high), f"{envelope.base_url.rstrip('/')}/deadlines", firm]
-    if template in ("task_overdue", "sla_violation", "deadline_approaching"):
+    if template in ("task_overdue", "sla_violation", "deadline_approaching", DIGEST):
         subject = render(template, payload, envelope).subject
         return [subject, firm]
     if template == "health_alert":
@@ -132,8 +139,30 @@ def _parse(value: str | datetime) -> datetime:
 
 
 def _today(context: Mapping[str, Any] | Context) -> date:
-    tz = ZoneInfo(context["timezone"])
-    return _parse(context["now"]).astimezone(tz).date()
+    return _local_day(context["now"], context["timezone"])
+
+
+@lru_cache(maxsize=64)
+def _local_day(now: str, timezone: str) -> date:
+    return _parse(now).astimezone(ZoneInfo(timezone)).date()
+
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+"""English names whatever the process locale (strftime's %A follows LC_TIME)."""
 
 
 def _clock(moment: datetime) -> str:
@@ -141,17 +170,20 @@ def _clock(moment: datetime) -> str:
     return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-def _format(moment: datetime, tz: ZoneInfo, style: str, today: date) -> str:
-    local = moment.astimezone(tz)
+@lru_cache(maxsize=4096)
+def _format(value: str, timezone: str, style: str, today: date) -> str:
+    """Cached: a run formats the same hearing for its owner, its advocate, each channel."""
+    local = _parse(value).astimezone(ZoneInfo(timezone))
     day = local.date()
-    short_date = f"{local:%a} {day.day} {local:%b %Y}"
+    weekday, month = DAYS[local.weekday()], MONTHS[local.month - 1]
+    short_date = f"{weekday[:3]} {day.day} {month[:3]} {local.year}"
     zone = local.tzname() or ""
     if style == "date":
         return short_date
     if style == "time":
         return f"{_clock(local)} {zone}".strip()
     if style == "datetime":
-        return f"{local:%A} {day.day} {local:%B %Y}, {_clock(local)} {zone}".strip()
+        return f"{weekday} {day.day} {month} {local.year}, {_clock(local)} {zone}".strip()
     if style == "day":
         delta = (day - today).days
         return {0: "today", 1: "tomorrow"}.get(delta, f"on {short_date}")
@@ -163,9 +195,10 @@ def _format(moment: datetime, tz: ZoneInfo, style: str, today: date) -> str:
 
 
 @pass_context
-def _when(context: Context, value: str, style: str = "datetime") -> str:
+def _when(context: Context, value: str | datetime, style: str = "datetime") -> str:
     """A timestamp in the tenant's timezone: date, time, datetime or relative."""
-    return _format(_parse(value), ZoneInfo(context["timezone"]), style, _today(context))
+    text = value.isoformat() if isinstance(value, datetime) else value
+    return _format(text, context["timezone"], style, _today(context))
 
 
 @pass_context

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tests.conftest import AS_OF
 from tests.support import factory
@@ -74,8 +74,10 @@ def test_without_smtp_messages_become_eml_files(cli: Any, engine: Engine, tmp_pa
         env={"GSTJOBS_OUTBOX_DIR": str(outbox)},
     )
     assert result.code == 0, result.stderr
-    files = sorted(outbox.glob("notification-*.eml"))
+    files = sorted(outbox.glob("*/notification-*.eml"))  # one folder per database
     assert len(files) == 2
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}
+    assert oct(files[0].parent.stat().st_mode & 0o777) == "0o700"
     mail = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert mail["Subject"].startswith("Hearing Reminder: GST/APL/9 - ")
     assert "written to" in result.stderr  # -v logs the ids and file names only
@@ -95,8 +97,8 @@ def test_list_shows_the_queue_and_send_drains_it(cli: Any, engine: Engine) -> No
             env=smtp.env(),
         )
         assert down.code == 0
-        assert down.json()["results"]["notificationsFailed"] == 2
-        listed = cli("notify", "list", "--json", "--tenant", str(tenant))
+        assert down.json()["results"]["channelsDown"] == ["email"]
+        listed = cli("notify", "list", "--json", "--tenant", str(tenant), env=smtp.env())
         assert listed.code == 0, listed.stderr
         doc = listed.json()
         assert doc["counts"] == {"pending": 2, "sent": 0, "failed": 0}
@@ -115,24 +117,30 @@ def test_list_shows_the_queue_and_send_drains_it(cli: Any, engine: Engine) -> No
         assert (first["template"], first["status"], first["attempts"]) == (
             "hearing_reminder",
             "pending",
-            1,
+            0,  # a channel that is down spends no attempt
         )
-        assert "unusable" in first["lastError"]
+        email = next(c for c in doc["channels"] if c["channel"] == "email")
+        assert (email["state"], email["transport"]) == ("down", f"SMTP 127.0.0.1:{smtp.port}")
+        assert "unusable" in email["reason"]
+        assert any("unusable" in (n["lastError"] or "") for n in doc["notifications"])
         table = cli("notify", "list", "--status", "pending")
         assert table.code == 0 and "hearing_reminder" in table.stdout
         no_personal_data(listed.stdout, table.stdout)
-        # Time passes beyond the backoff; the server is back.
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE notifications SET next_attempt_at = now()"))
         smtp.start()
         sent = cli("notify", "send", "--json", env=smtp.env())
         assert sent.code == 0, sent.stderr
-        assert sent.json()["results"]["notificationsSent"] == 2
+        doc = sent.json()
+        assert (doc["job"], doc["status"], doc["tenants"]) == (
+            "deliver-notifications",
+            "success",
+            1,
+        )
+        assert doc["results"]["notificationsSent"] == 2
         again = cli("notify", "send", "--json", env=smtp.env())
         assert again.json()["results"]["notificationsSent"] == 0
         assert len(smtp.messages) == 2
     done = cli("notify", "list", "--json", "--status", "sent").json()
-    assert [n["attempts"] for n in done["notifications"]] == [2, 2]
+    assert [n["attempts"] for n in done["notifications"]] == [1, 1]
     no_personal_data(sent.stdout, done.__repr__())
 
 

@@ -148,17 +148,27 @@ def test_a_job_that_never_ran_is_a_warning(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("minutes", "critical"), [(59, False), (61, True)])
-def test_notifications_pending_over_an_hour(engine: Engine, minutes: int, critical: bool) -> None:
+def test_notifications_due_over_an_hour(engine: Engine, minutes: int, critical: bool) -> None:
     healthy_ledger(engine)
     with engine.begin() as conn:
-        for status, age in (("pending", minutes), ("sent", 600), ("failed", 600)):
+        for status, age, due_in in (
+            ("pending", minutes, 0),
+            ("sent", 600, 0),
+            ("failed", 600, 0),
+            # queued ten hours ago at 21:00, held by quiet hours until 08:00: not due yet
+            ("pending", 600, 10),
+        ):
             conn.execute(
                 text(
                     "INSERT INTO notifications (tenant_id, user_id, channel, template, dedup_key, "
-                    "status, created_at) VALUES (gen_random_uuid(), gen_random_uuid(), 'email', "
-                    "'t', gen_random_uuid()::text, :s, :at)"
+                    "status, created_at, next_attempt_at) VALUES (gen_random_uuid(), "
+                    "gen_random_uuid(), 'email', 't', gen_random_uuid()::text, :s, :at, :due)"
                 ),
-                {"s": status, "at": AS_OF - timedelta(minutes=age)},
+                {
+                    "s": status,
+                    "at": AS_OF - timedelta(minutes=age),
+                    "due": AS_OF - timedelta(minutes=age) + timedelta(hours=due_in),
+                },
             )
     h = health(engine)
     assert h.stale_notifications == (1 if critical else 0)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from gstjobs.notify import outbox
+from gstjobs.notify import claim
 from gstjobs.notify.delivery import drain
 from tests.support import factory
+from tests.support.outbox import by_id, channel_state, db_now, folder
+from tests.support.providers import scripted_smtp
 from tests.support.servers import (
     SmtpServer,
     hearing_payload,
@@ -81,56 +84,55 @@ def test_only_the_given_tenants_are_delivered(
     assert status == {firms["na"]: "sent", firms["nb"]: "pending"}
 
 
-def test_smtp_down_then_up_loses_nothing_and_sends_nothing_twice(
+def test_smtp_down_spends_no_attempt_and_when_up_sends_each_once(
     engine: Engine, db_url: URL
 ) -> None:
     firms = two_firms(engine)
     tenants = [firms["a"], firms["b"]]
     with smtp_server(running=False) as server:
         settings = notify_settings(db_url, server.env())
-        with engine.connect() as conn:
-            now = conn.execute(text("SELECT now()")).scalar_one()
+        now = db_now(engine)
         down = drain(engine, settings, tenants, now=now)
-        assert (down.sent, down.failed, down.retrying) == (0, 2, 2)
-        with engine.connect() as conn:
-            after = rows(conn)
-        assert {r.status for r in after} == {"pending"}
-        assert {r.attempts for r in after} == {1}
-        assert all("unusable" in r.last_error for r in after)
-        assert {r.next_attempt_at for r in after} == {now + outbox.backoff(1)}
-        # Not due again before the backoff has passed, even with the server back.
+        assert (down.sent, down.failed, down.retrying, down.deferred) == (0, 0, 0, 2)
+        assert [d.split(":")[0] for d in down.down] == ["email"]
+        after = by_id(engine)
+        assert {(r.status, r.attempts, r.claim_token) for r in after.values()} == {
+            ("pending", 0, None)
+        }
+        assert {r.next_attempt_at for r in after.values()} == {now}  # due again at once
+        # The message tried says why; one not tried (the channel had stopped) says nothing.
+        assert any("unusable" in (r.last_error or "") for r in after.values())
+        assert channel_state(engine, "email").state == "down"
         server.start()
-        early = drain(engine, settings, tenants, now=now + timedelta(minutes=4))
-        assert (early.sent, early.failed) == (0, 0)
-        up = drain(engine, settings, tenants, now=now + timedelta(minutes=6))
+        up = drain(engine, settings, tenants, now=now + timedelta(minutes=1))
         again = drain(engine, settings, tenants, now=now + timedelta(hours=1))
-        assert (up.sent, up.failed, again.sent) == (2, 0, 0)
+        assert (up.sent, up.failed, up.down, again.sent) == (2, 0, (), 0)
         assert Counter(m.message["Message-ID"] for m in server.messages) == {
             f"<notification-{firms['na']}.{firms['a']}@gstjobs>": 1,
             f"<notification-{firms['nb']}.{firms['b']}@gstjobs>": 1,
         }
-    with engine.connect() as conn:
-        assert {(r.status, r.attempts) for r in rows(conn)} == {("sent", 2)}
+    assert {(r.status, r.attempts) for r in by_id(engine).values()} == {("sent", 1)}
+    assert channel_state(engine, "email").state == "ok"
 
 
 def test_after_the_last_attempt_the_row_is_failed_and_never_sent(
     engine: Engine, db_url: URL
 ) -> None:
     firms = two_firms(engine)
-    with smtp_server(running=False) as server:
+    with scripted_smtp() as server:
+        server.rcpt += ["450 4.2.1 Mailbox busy, try later"] * 2
         settings = notify_settings(db_url, {**server.env(), "GSTJOBS_NOTIFY_MAX_ATTEMPTS": "2"})
-        with engine.connect() as conn:
-            now = conn.execute(text("SELECT now()")).scalar_one()
+        now = db_now(engine)
         first = drain(engine, settings, [firms["a"]], now=now)
+        # Backoff: 5 minutes after the first failed attempt (then 10, 20, … 6 hours).
+        assert by_id(engine)[firms["na"]].next_attempt_at == now + timedelta(minutes=5)
         second = drain(engine, settings, [firms["a"]], now=now + timedelta(minutes=6))
         assert (first.retrying, second.retrying, second.failed) == (1, 0, 1)
-        server.start()
         later = drain(engine, settings, [firms["a"]], now=now + timedelta(days=1))
         assert later.sent == 0 and server.messages == []
-    with engine.connect() as conn:
-        row = next(r for r in rows(conn) if r.id == firms["na"])
+    row = by_id(engine)[firms["na"]]
     assert (row.status, row.attempts) == ("failed", 2)
-    assert "127.0.0.1" in row.last_error
+    assert "450" in row.last_error and "RCPT TO" in row.last_error
 
 
 def test_over_the_cap_stays_queued_and_is_reported(
@@ -186,12 +188,22 @@ def test_a_crashed_sender_holds_its_rows_until_the_lease_runs_out(
 ) -> None:
     firms = two_firms(engine)
     settings = notify_settings(db_url, smtp.env())
-    with engine.begin() as conn:
-        now = conn.execute(text("SELECT now()")).scalar_one()
-        claimed = conn.execute(
-            outbox.CLAIM,
-            {"tenant": firms["a"], "now": now, "limit": 10, "lease": 600, "run_id": None},
-        ).fetchall()
+    now = db_now(engine)
+    scope = claim.Scope([firms["a"]], None, None, now)
+    with engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        (practice,) = claim.practices(conn, scope)
+        claimed = claim.take(
+            conn,
+            scope,
+            practice,
+            lowest=0,
+            highest=2,
+            room=10,
+            stopped=[],
+            token=uuid.uuid4(),
+            lease=600,
+        )
     assert [r.id for r in claimed] == [firms["na"]]
     # ...and the process dies here, before sending. Another sender leaves it alone:
     assert drain(engine, settings, [firms["a"]], now=now + timedelta(minutes=9)).sent == 0
@@ -237,7 +249,8 @@ def test_without_smtp_email_is_written_to_files_and_nothing_personal_is_printed(
     caplog.set_level("DEBUG")
     report = drain(engine, settings, [firms["a"], firms["b"]])
     assert report.sent == 2
-    path = tmp_path / "outbox" / f"notification-{firms['na']}.eml"
+    path = folder(engine, settings) / f"notification-{firms['na']}.eml"
+    assert path.parent.parent == tmp_path / "outbox"
     raw = path.read_text()
     assert "To: Asha Mehta <asha@mehta.example>" in raw
     assert "Subject: Hearing Reminder: MEHTA/APL/0001" in raw
@@ -246,47 +259,5 @@ def test_without_smtp_email_is_written_to_files_and_nothing_personal_is_printed(
     assert f"notification {firms['na']} written to {path}" in caplog.text
     for secret in ("Asha", "asha@", "Bala", "bala@", "MEHTA/APL"):
         assert secret not in printed
-    with engine.connect() as conn:
-        row = next(r for r in rows(conn) if r.id == firms["na"])
+    row = by_id(engine)[firms["na"]]
     assert (row.status, row.provider_message_id) == ("sent", str(path))
-
-
-def statements_of_drain(engine: Engine, settings: Any, tenants: list[Any]) -> tuple[Any, int]:
-    """Deliver, counting the statements sent to PostgreSQL meanwhile (the round trips)."""
-    sent: list[str] = []
-
-    def count(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        report = drain(engine, settings, tenants)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return report, len(sent)
-
-
-def test_each_message_costs_one_statement_its_outcome(engine: Engine, db_url: URL) -> None:
-    with engine.begin() as conn:
-        small, large = factory.tenant(conn), factory.tenant(conn)
-        for tenant, n in ((small, 2), (large, 7)):
-            ok = factory.user(conn, tenant)
-            gone = factory.user(conn, tenant, is_active=False)
-            for i in range(n):
-                queue(conn, tenant, gone if i == 0 else ok, "hearing_reminder", hearing_payload())
-    settings = notify_settings(db_url)
-    few, few_statements = statements_of_drain(engine, settings, [small])
-    many, many_statements = statements_of_drain(engine, settings, [large])
-    assert (few.sent, few.failed, many.sent, many.failed) == (1, 1, 6, 1)
-    # Five more messages, five more statements: each message's UPDATE, nothing else
-    # (no clock reads per message); and a handful per call.
-    assert many_statements - few_statements == 5
-    assert few_statements <= 2 + 3
-    with engine.connect() as conn:
-        stamps = conn.execute(
-            text(
-                "SELECT bool_and(sent_at > created_at AND sent_at <= now()) FROM notifications "
-                "WHERE status = 'sent'"
-            )
-        ).scalar_one()
-    assert stamps is True

@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from gstjobs.notify.delivery import drain
 from tests.support import factory
+from tests.support.outbox import folder
 from tests.support.servers import (
     WhatsAppServer,
     hearing_payload,
@@ -121,7 +122,7 @@ def test_5xx_then_timeout_then_success(engine: Engine, db_url: URL, wa: WhatsApp
     assert row(engine, n).last_error == "HTTP 500: (#1) Internal error"
     assert drain(engine, settings, [t], now=start + timedelta(minutes=6)).retrying == 1
     timed_out = row(engine, n)
-    assert "timed out" in timed_out.last_error.lower()
+    assert "did not answer within 1s" in timed_out.last_error
     assert (timed_out.status, timed_out.attempts) == ("pending", 2)
     assert drain(engine, settings, [t], now=start + timedelta(minutes=20)).sent == 1
     assert (row(engine, n).status, row(engine, n).attempts) == ("sent", 3)
@@ -138,13 +139,18 @@ def test_users_who_did_not_opt_in_get_no_whatsapp(
     assert "not opted in" in row(engine, n).last_error
 
 
-def test_unreachable_api_is_a_retryable_failure(engine: Engine, db_url: URL) -> None:
+def test_unreachable_api_stops_the_channel_and_spends_no_attempt(
+    engine: Engine, db_url: URL
+) -> None:
     t, n = one_message(engine)
     with whatsapp_server() as gone:
         env = gone.env(TOKEN)
     report = drain(engine, notify_settings(db_url, env), [t])
-    assert report.retrying == 1
-    assert row(engine, n).last_error.startswith("WhatsApp API unreachable")
+    assert (report.sent, report.failed, report.deferred) == (0, 0, 1)
+    assert report.down and report.down[0].startswith("whatsapp: WhatsApp API 127.0.0.1:")
+    failed = row(engine, n)
+    assert (failed.status, failed.attempts) == ("pending", 0)
+    assert "unreachable" in failed.last_error
 
 
 def test_without_whatsapp_settings_rows_are_files_only_for_opted_in_users_with_a_phone(
@@ -162,9 +168,9 @@ def test_without_whatsapp_settings_rows_are_files_only_for_opted_in_users_with_a
             for who, u in (("ready", ready), ("opted_out", opted_out), ("no_phone", no_phone))
         }
         bad = queue(conn, t, ready, "hearing_reminder", {"case_number": "X"}, channel="whatsapp")
-    outbox_dir = tmp_path / "outbox"
-    settings = notify_settings(db_url, {"GSTJOBS_OUTBOX_DIR": str(outbox_dir)})
+    settings = notify_settings(db_url, {"GSTJOBS_OUTBOX_DIR": str(tmp_path / "outbox")})
     assert settings.whatsapp is None
+    outbox_dir = folder(engine, settings)
     report = drain(engine, settings, [t])
     assert (report.sent, report.failed, report.retrying) == (1, 3, 0)
     assert sorted(p.name for p in outbox_dir.iterdir()) == [f"notification-{ids['ready']}.json"]
@@ -174,7 +180,7 @@ def test_without_whatsapp_settings_rows_are_files_only_for_opted_in_users_with_a
     for n, error in (
         (ids["opted_out"], "not opted in"),
         (ids["no_phone"], "no phone number"),
-        (bad, "undefined"),
+        (bad, "hearing_date"),
     ):
         failed = row(engine, n)
         assert (failed.status, failed.attempts, failed.sent_at) == ("failed", 1, None)

@@ -215,9 +215,10 @@ def notify_settings(db_url: Any, extra: dict[str, str] | None = None) -> Any:
     import tempfile
 
     from gstjobs.config import load_settings
-    from tests.conftest import clean_env, url_text
+    from tests.conftest import AT_ANY_HOUR, clean_env, url_text
 
     env = {
+        **AT_ANY_HOUR,
         "DATABASE_URL": url_text(db_url),
         "GSTJOBS_OUTBOX_DIR": tempfile.mkdtemp(prefix="gstjobs-outbox-"),
         **(extra or {}),

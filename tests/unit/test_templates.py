@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from gstjobs.notify.templates import TEMPLATES, Envelope, RenderError, render, whatsapp_parameters
+from gstjobs.notify.templates import (
+    DIGEST,
+    TEMPLATES,
+    Envelope,
+    RenderError,
+    render,
+    whatsapp_parameters,
+)
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 ENVELOPE = Envelope(
@@ -189,3 +196,38 @@ def test_whatsapp_parameters_for_every_template() -> None:
         params = whatsapp_parameters(name, PAYLOADS[name], ENVELOPE)
         assert params and all(isinstance(p, str) and p for p in params)
         assert params[-1] == "Mehta & Associates"
+
+
+def digest_payload() -> dict[str, Any]:
+    """Four rule notifications for one person, as notify.digest builds their message."""
+    from dataclasses import dataclass
+    from uuid import UUID
+
+    from gstjobs.notify import digest
+
+    @dataclass
+    class Row:
+        id: int
+        user_id: UUID
+        channel: str
+        template: str
+        urgency: int
+        payload: dict[str, Any]
+
+    kinds = ("task_overdue", "sla_violation", "deadline_approaching", "sla_violation")
+    rows = [Row(42 + n, UUID(int=1), "email", k, 0, PAYLOADS[k]) for n, k in enumerate(kinds)]
+    return digest.payload(rows, max_items=3)
+
+
+def test_digest_matches_its_reviewed_sample() -> None:
+    rendered = render(DIGEST, digest_payload(), ENVELOPE)
+    parts = {"subject.txt": rendered.subject + "\n", "txt": rendered.text, "html": rendered.html}
+    for suffix, actual in parts.items():
+        sample = SAMPLES / f"{DIGEST}.{suffix}"
+        if os.environ.get("GSTJOBS_UPDATE_SAMPLES"):
+            sample.write_text(actual, encoding="utf-8")
+        assert actual == sample.read_text(encoding="utf-8"), f"{sample.name} differs"
+    assert whatsapp_parameters(DIGEST, digest_payload(), ENVELOPE) == [
+        rendered.subject,
+        "Mehta & Associates",
+    ]
