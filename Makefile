@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Every job, in the order a day would run them (a meta-test keeps this list complete).
 JOBS   := sla-check hearing-reminders deadline-alerts analytics-snapshot health-check deliver
 
-.PHONY: venv demo test test-embedded test-local lint bench clean
+.PHONY: venv demo test test-embedded test-local lint bench faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ demo: venv
 test: venv lint
 	$(BIN)/python -m pytest -q
 
+## faults: the fault suite (tests/faults) with the long Hypothesis profile: hundreds of
+## generated command lines and settings per property, failures shrunk to a minimal case.
+## `make test` runs the same suite with a few dozen cases per property.
+faults: venv
+	GSTJOBS_FAULTS=1 $(BIN)/python -m pytest -q tests/faults
+
 lint: venv
 	$(BIN)/ruff check gstjobs tests bench
 	$(BIN)/ruff format --check gstjobs tests bench
@@ -42,4 +48,4 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
