@@ -5,11 +5,13 @@ unknown --tenant for every command that takes one; bare group commands.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from tests.conftest import CliResult
 from tests.faults.checks import ONE_ERROR_LINE, check_cli, explain, lines
 from tests.faults.conftest import Fuzz
 from tests.faults.model import OPTIONS, Argv, argv
@@ -34,7 +36,6 @@ MINIMAL: list[Argv] = [
     argv("health-report", "--as-of", "9999-12-31T23:00Z", command=HEALTH),
     # health-report that cannot evaluate: exit 3, but nothing on stdout for Nagios
     argv("health-report", "--hours", "0", command=HEALTH),
-    argv("--database-url", "postgresql://nobody@127.0.0.1:1/x", "health-report", command=HEALTH),
     # files, names and URLs that reach Python's decoders or the OS before any check
     argv("--json", "--env-file", "latin1.env", "status", command=STATUS, json=True),
     argv("--env-file", "x" * 300, "status", command=STATUS),
@@ -45,18 +46,6 @@ MINIMAL: list[Argv] = [
     # a bare group under --json: help, an error line with no message, and JSON on stdout
     argv("--json", "db", json=True),
 ]  # fmt: skip
-
-
-@pytest.mark.parametrize("case", MINIMAL, ids=repr)
-def test_minimal_command_lines_keep_the_contract(fuzz: Fuzz, case: Argv) -> None:
-    check_cli(case, fuzz.run(case.args))
-
-
-def test_a_missing_env_file_is_a_configuration_error(fuzz: Fuzz) -> None:
-    result = fuzz.run(["--env-file", "absent.env", "status"])
-    assert result.code == 78, explain(["--env-file", "absent.env", "status"], result)
-    (line,) = lines(result.stderr)
-    assert line.startswith("gstjobs: ") and "absent.env" in line
 
 
 def _takes_tenant() -> list[tuple[str, ...]]:
@@ -75,29 +64,85 @@ def _takes_tenant() -> list[tuple[str, ...]]:
     return found
 
 
-@pytest.mark.parametrize("command", _takes_tenant(), ids=" ".join)
-def test_an_unknown_tenant_exits_2_everywhere(fuzz: Fuzz, command: tuple[str, ...]) -> None:
-    args = [*command, "--tenant", NOBODY]
-    result = fuzz.run(args)
-    assert result.code == 2, explain(args, result)
-    (line,) = lines(result.stderr)
-    assert ONE_ERROR_LINE.match(line) and NOBODY in line, explain(args, result)
+TENANT_COMMANDS = _takes_tenant()
+GROUPS = [(), ("db",), ("notify",), ("rules",)]
+MISSING_ENV_FILE = ("--env-file", "absent.env", "status")
+Outcomes = dict[tuple[str, ...], CliResult | AssertionError]
 
 
-@pytest.mark.parametrize("group", [(), ("db",), ("notify",), ("rules",)], ids=repr)
-def test_a_bare_group_prints_its_help(fuzz: Fuzz, group: tuple[str, ...]) -> None:
-    result = fuzz.run(group)
-    where = explain(group, result)
-    assert "Usage: gstjobs" in result.stdout + result.stderr, where
-    assert result.code in (0, 2), where
-    for line in lines(result.stderr):  # no "gstjobs:  (see gstjobs --help)"
+def _takes_a_job_lock(args: tuple[str, ...]) -> bool:
+    words = [a for a in args if not a.startswith("-")]
+    return words[:1] == ["run"] or words[:2] == ["analytics", "backfill"]
+
+
+@pytest.fixture(scope="module")
+def outcomes(fuzz: Fuzz) -> Outcomes:
+    """Every command line of this module, run two at a time (the machine has two cores):
+    those that take a job's lock one after another in one lane, the rest in the other."""
+    every = [
+        *(case.args for case in MINIMAL),
+        *((*command, "--tenant", NOBODY) for command in TENANT_COMMANDS),
+        *GROUPS,
+        ("analytics",),
+        MISSING_ENV_FILE,
+    ]
+
+    def lane(commands: list[tuple[str, ...]]) -> Outcomes:
+        out: Outcomes = {}
+        for args in commands:
+            try:
+                out[args] = fuzz.run(args)
+            except AssertionError as hang:
+                out[args] = hang
+        return out
+
+    lanes = [[a for a in every if _takes_a_job_lock(a) == locks] for locks in (True, False)]
+    with ThreadPoolExecutor(2) as pool:
+        return {k: v for part in pool.map(lane, lanes) for k, v in part.items()}
+
+
+def result(outcomes: Outcomes, args: tuple[str, ...]) -> CliResult:
+    found = outcomes[args]
+    if isinstance(found, AssertionError):
+        raise found
+    return found
+
+
+@pytest.mark.parametrize("case", MINIMAL, ids=repr)
+def test_minimal_command_lines_keep_the_contract(outcomes: Outcomes, case: Argv) -> None:
+    check_cli(case, result(outcomes, case.args))
+
+
+def test_a_missing_env_file_is_a_configuration_error(outcomes: Outcomes) -> None:
+    found = result(outcomes, MISSING_ENV_FILE)
+    assert found.code == 78, explain(MISSING_ENV_FILE, found)
+    (line,) = lines(found.stderr)
+    assert line.startswith("gstjobs: ") and "absent.env" in line
+
+
+@pytest.mark.parametrize("command", TENANT_COMMANDS, ids=" ".join)
+def test_an_unknown_tenant_exits_2_everywhere(outcomes: Outcomes, command: tuple[str, ...]) -> None:
+    args = (*command, "--tenant", NOBODY)
+    found = result(outcomes, args)
+    assert found.code == 2, explain(args, found)
+    (line,) = lines(found.stderr)
+    assert ONE_ERROR_LINE.match(line) and NOBODY in line, explain(args, found)
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=repr)
+def test_a_bare_group_prints_its_help(outcomes: Outcomes, group: tuple[str, ...]) -> None:
+    found = result(outcomes, group)
+    where = explain(group, found)
+    assert "Usage: gstjobs" in found.stdout + found.stderr, where
+    assert found.code in (0, 2), where
+    for line in lines(found.stderr):  # no "gstjobs:  (see gstjobs --help)"
         assert ONE_ERROR_LINE.match(line), where
 
 
-def test_bare_analytics_is_the_trend_view(fuzz: Fuzz) -> None:
+def test_bare_analytics_is_the_trend_view(outcomes: Outcomes) -> None:
     """``gstjobs analytics`` with no subcommand is the documented trend view (README)."""
-    result = fuzz.run(["analytics"])
-    assert result.code == 0 and not result.stderr.strip(), explain(["analytics"], result)
+    found = result(outcomes, ("analytics",))
+    assert found.code == 0 and not found.stderr.strip(), explain(("analytics",), found)
 
 
 def test_demo_at_the_end_of_the_calendar_keeps_the_contract(cli: Any) -> None:
