@@ -67,7 +67,11 @@ def _takes_tenant() -> list[tuple[str, ...]]:
 TENANT_COMMANDS = _takes_tenant()
 GROUPS = [(), ("db",), ("notify",), ("rules",)]
 MISSING_ENV_FILE = ("--env-file", "absent.env", "status")
-Outcomes = dict[tuple[str, ...], CliResult | AssertionError]
+
+
+class Outcomes(dict[tuple[str, ...], CliResult | AssertionError]):
+    def __repr__(self) -> str:  # pytest shows the fixture of a failing test
+        return f"Outcomes({len(self)} command lines)"
 
 
 def _takes_a_job_lock(args: tuple[str, ...]) -> bool:
@@ -88,7 +92,7 @@ def outcomes(fuzz: Fuzz) -> Outcomes:
     ]
 
     def lane(commands: list[tuple[str, ...]]) -> Outcomes:
-        out: Outcomes = {}
+        out = Outcomes()
         for args in commands:
             try:
                 out[args] = fuzz.run(args)
@@ -98,7 +102,7 @@ def outcomes(fuzz: Fuzz) -> Outcomes:
 
     lanes = [[a for a in every if _takes_a_job_lock(a) == locks] for locks in (True, False)]
     with ThreadPoolExecutor(2) as pool:
-        return {k: v for part in pool.map(lane, lanes) for k, v in part.items()}
+        return Outcomes({k: v for part in pool.map(lane, lanes) for k, v in part.items()})
 
 
 def result(outcomes: Outcomes, args: tuple[str, ...]) -> CliResult:
