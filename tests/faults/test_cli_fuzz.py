@@ -21,7 +21,7 @@ from tests.faults.conftest import Fuzz, budget
 from tests.faults.model import OPTIONS, argvs
 
 
-@budget(fast=20, faults=600)
+@budget(fast=16, faults=600)
 @given(data=st.data())
 def test_every_command_line_keeps_the_contract(fuzz: Fuzz, data: st.DataObject) -> None:
     argv = data.draw(argvs(fuzz.world), label="argv")

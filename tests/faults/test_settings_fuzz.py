@@ -204,7 +204,7 @@ def check_settings(
         assert len(out) == 1 and out[0].startswith("GSTJOBS UNKNOWN - "), "no UNKNOWN:" + where
 
 
-@budget(fast=15, faults=500)
+@budget(fast=12, faults=500)
 @given(data=st.data())
 def test_every_setting_works_or_is_refused_by_name(world: Settings, data: st.DataObject) -> None:
     case = data.draw(cases(world.stage), label="case")
