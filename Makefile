@@ -33,8 +33,10 @@ demo: venv
 test: venv lint
 	$(BIN)/python -m pytest -q
 
-## faults: the fault suite's long run (many kill rounds, many fuzz cases); `make test`
-## runs the same tests with a few rounds each.
+## faults: the fault suite (tests/faults) in its long form: many rounds of kills and
+## signals across every job, and hundreds of generated command lines and settings per
+## property (failures shrunk to a minimal case). `make test` runs the same suite with
+## a few rounds and a few dozen cases.
 faults: venv
 	GSTJOBS_FAULTS=1 $(BIN)/python -m pytest -q -s tests/faults
 
@@ -49,4 +51,4 @@ bench: venv
 	$(BIN)/python bench/delivery.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -229,8 +229,12 @@ def read_invocation(args: list[str]) -> Invocation:
                 break
             path.append(rest[0])
             command, rest, parent = sub, rest[1:], ctx
-    except Exception:  # an unparseable line: the error boundary still answers it
+    except Exception:  # an unparseable line: read below, plainly
         log.debug("could not read the command line", exc_info=True)
+    if not path:  # e.g. an unknown option before the command: find the command word
+        names = getattr(typer.main.get_command(app), "commands", {})
+        word = next((a for a in args if a in names), None)
+        return Invocation((word,) if word else (), "--json" in args, False)
     job = params.get("job")
     return Invocation(
         tuple(path),
@@ -260,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except NoArgsIsHelpError as exc:  # a bare group: its help, as --help would
+        if how.json:  # stdout is for the one JSON document
+            named = " ".join(("gstjobs", *how.path))
+            return _fail(how, f"a command is missing; see {named} --help", 2)
         sys.stdout.write(exc.ctx.get_help() + "\n")
         return 0
     except typer.Abort:

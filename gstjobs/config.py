@@ -255,23 +255,24 @@ def load_env_file(path: Path, *, required: bool) -> None:
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
-    if not path.is_file():
-        if required:
-            raise ConfigError(f"--env-file {path} does not exist or is not a file.")
-        return
+    shown = _shown(str(path))
     try:
+        if not path.is_file():
+            if required:
+                raise ConfigError(f"--env-file {shown} does not exist or is not a file.")
+            return
         content = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8."
+            f"{shown} is not UTF-8 text (byte {exc.start}); save it as UTF-8."
         ) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}.") from None
+        raise ConfigError(f"cannot read --env-file {shown}: {exc.strerror or exc}.") from None
     for binding in parse_stream(io.StringIO(content)):
         if binding.error:
             line = binding.original.string.strip()
             raise ConfigError(
-                f"{path}, line {binding.original.line}: {_shown(line)} is not NAME=value."
+                f"{shown}, line {binding.original.line}: {_shown(line)} is not NAME=value."
             )
     for key, value in dotenv_values(stream=io.StringIO(content)).items():
         if value is not None and key not in os.environ:

@@ -183,6 +183,11 @@ def connect(engine: Engine, label: str, *, autocommit: bool = False) -> Iterator
     try:
         conn = engine.connect()
     except (OperationalError, InterfaceError) as exc:
+        if _BAD_PARAMETER.search(str(exc.orig)):  # libpq refuses the URL before connecting
+            raise ConfigError(
+                f"DATABASE_URL has a connection parameter libpq refuses: {first_line(exc)}; "
+                "see the PostgreSQL docs on connection parameters."
+            ) from exc
         raise DatabaseUnavailable(
             f"cannot connect to {label}; check DATABASE_URL and that PostgreSQL is running.",
             details=first_line(exc),
@@ -193,6 +198,9 @@ def connect(engine: Engine, label: str, *, autocommit: bool = False) -> Iterator
         yield conn
     finally:
         conn.close()
+
+
+_BAD_PARAMETER = re.compile(r"invalid (\w+ value|connection option|integer value)")
 
 
 def is_connection_lost(exc: BaseException) -> bool:

@@ -18,10 +18,11 @@ before it (see gstjobs.analytics.snapshot).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from gstjobs.analytics.metrics import Point, point
+from gstjobs.clock import check_in_range
 from gstjobs.core import Tenant
 from gstjobs.errors import UsageError
 
@@ -40,7 +41,10 @@ def parse_date(value: str, option: str) -> date:
 
 
 def check_range(first: date, last: date) -> None:
-    """UsageError unless ``first <= last`` and the range spans at most MAX_DAYS."""
+    """UsageError unless ``first <= last``, the range spans at most MAX_DAYS, and its
+    days are ones the jobs can measure."""
+    for option, day in (("--from", first), ("--to", last)):
+        check_in_range(datetime.combine(day, NIGHTLY_AT, tzinfo=UTC), option)
     if first > last:
         raise UsageError(f"--from {first} is after --to {last}; give the earlier date first.")
     if (last - first).days + 1 > MAX_DAYS:

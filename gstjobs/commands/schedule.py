@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from gstjobs import jobs
-from gstjobs.commands.common import state
+from gstjobs.commands.common import JsonOption, show, state
+from gstjobs.errors import UsageError
 
 group = typer.Typer(
     help="Crontab lines and systemd units for the jobs, from the registry.",
@@ -39,6 +40,7 @@ def crontab(
     gstjobs: GstjobsPath = "/opt/gstjobs/.venv/bin/gstjobs",
     env_file: SettingsFile = "/etc/gstjobs/gstjobs.env",
     mailto: Annotated[str, typer.Option("--mailto", help="Who cron mails failures to.")] = "root",
+    json_: JsonOption = False,
 ) -> None:
     """Print a crontab for the service user.
 
@@ -49,8 +51,13 @@ def crontab(
     from gstjobs.schedule import Install
     from gstjobs.schedule import crontab as make
 
-    install = Install(gstjobs, env_file, timezone=state(ctx).settings.timezone, mailto=mailto)
-    sys.stdout.write(make(jobs.JOBS, install, run_due=run_due))
+    app_state = state(ctx, json_)
+    install = Install(gstjobs, env_file, timezone=app_state.settings.timezone, mailto=mailto)
+    text = make(jobs.JOBS, install, run_due=run_due)
+    if app_state.json:
+        show(app_state, lambda: {"crontab": text}, lambda: text)
+    else:
+        sys.stdout.write(text)
 
 
 @group.command("systemd")
@@ -63,6 +70,7 @@ def systemd(
     gstjobs: GstjobsPath = "/opt/gstjobs/.venv/bin/gstjobs",
     env_file: SettingsFile = "/etc/gstjobs/gstjobs.env",
     user: User = "gstjobs",
+    json_: JsonOption = False,
 ) -> None:
     """A oneshot service and a timer per job, and the OnFailure unit.
 
@@ -74,30 +82,49 @@ def systemd(
     """
     from gstjobs.schedule import Install, systemd_units, write_units
 
-    settings = state(ctx).settings
+    app_state = state(ctx, json_)
+    settings = app_state.settings
     install = Install(gstjobs, env_file, user, timezone=settings.timezone)
     deadlines = {s.cli_name: settings.deadline_for(s.cli_name, s.max_seconds) for s in jobs.JOBS}
     units = systemd_units(jobs.JOBS, install, deadlines)
     if directory is None:
+        if app_state.json:
+            show(app_state, lambda: {"units": units}, lambda: "")
+            return
         for name, content in units.items():
             sys.stdout.write(f"# ---- {name}\n{content}\n")
         return
-    for path in write_units(units, directory):
-        sys.stdout.write(f"{path}\n")
+    try:
+        written = write_units(units, directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write units into {directory}: {exc.strerror or exc}.") from None
+    show(
+        app_state,
+        lambda: {"written": [str(p) for p in written]},
+        lambda: "\n".join(map(str, written)),
+    )
 
 
 @group.command("timers")
-def timers() -> None:
+def timers(ctx: typer.Context, json_: JsonOption = False) -> None:
     """The timer unit names, one per line (for systemctl enable, which takes no glob).
 
     \b
     Example:
       sudo systemctl enable --now $(gstjobs schedule timers)
     """
-    sys.stdout.write("".join(f"gstjobs-{s.cli_name}.timer\n" for s in jobs.JOBS))
+    names = [f"gstjobs-{s.cli_name}.timer" for s in jobs.JOBS]
+    if state(ctx, json_).json:
+        show(state(ctx), lambda: {"timers": names}, lambda: "")
+    else:
+        sys.stdout.write("".join(f"{n}\n" for n in names))
 
 
 @group.command("jobs")
-def names() -> None:
+def names(ctx: typer.Context, json_: JsonOption = False) -> None:
     """The jobs' CLI names, one per line, in registry order (the Makefile's list)."""
-    sys.stdout.write("".join(f"{s.cli_name}\n" for s in jobs.JOBS))
+    listed = [s.cli_name for s in jobs.JOBS]
+    if state(ctx, json_).json:
+        show(state(ctx), lambda: {"jobs": listed}, lambda: "")
+    else:
+        sys.stdout.write("".join(f"{n}\n" for n in listed))
