@@ -1,0 +1,460 @@
+"""From open proceedings to the register: every statutory date, set-based in SQL.
+
+One statement computes every (proceeding, rule, financial year or '*') of the run's
+practices into a temporary table; a second upserts it into ``limitation_dates``,
+touching only rows whose values changed and writing one ``audit_log`` row for each
+changed due date (old and new); a third removes rows that no longer apply (a rule
+switched off, a financial year removed). A re-run at the same ``as_of`` writes nothing.
+
+The rule's ``method`` picks the shape of the computation; every number comes from the
+rule row or the reference tables (never from here):
+
+* ``period``: anchor + months + days.
+* ``reply_by``: the date in the notice; without one, anchor + the rule's days marked
+  "practice default" (no days in the rule: no date, the input is missing).
+* ``reply_by_capped``: the earlier of the notice's date and anchor + days (ASMT-11).
+* ``scn_by`` / ``order_by``: per financial year from the annual return's due date (or an
+  override by notification); s.74A orders from the SCN's issue date.
+* ``notified_later``: the later of anchor + period and a notified date (GSTAT).
+* ``predeposit``: the amount per head, due on the filing (never after).
+
+Officer-extendable dates move to a recorded ``EXTENSION_GRANTED.new_due_date``; stays
+(``STAY_GRANTED`` to ``STAY_VACATED``) and enabled ``limitation_exclusions`` add the days
+they overlap. Ambiguity about the state or district takes the latest candidate for the
+financial-year dates (a defence, or the department's deadline: never claim a time-bar
+falsely); an unknown communication date takes the issue date, marked ``assumed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+PRACTICE_KINDS = ("hard", "condonable", "officer_extendable")
+"""Kinds whose date binds the practice itself (alerts escalate, lapses are counted)."""
+
+_WORST = "ARRAY['verified','settled','uncertain','contested']"
+
+COMPUTE = text(
+    f"""
+    CREATE TEMP TABLE limitation_computed ON COMMIT DROP AS
+    WITH local AS (
+        SELECT tn.id AS tenant_id, tn.timezone,
+               (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
+        FROM tenants tn
+        WHERE tn.id = ANY(:tenants)
+    ), p AS (
+        SELECT p.*, l.timezone, l.today,
+               COALESCE(p.communicated_date, p.issue_date) AS comm,
+               p.communicated_date IS NULL AS comm_assumed
+        FROM proceedings p
+        JOIN local l ON l.tenant_id = p.tenant_id
+        WHERE p.tenant_id = ANY(:tenants) AND p.status = 'open'
+    ), done AS (
+        -- The first date each event kind (or child proceeding kind) happened, per
+        -- proceeding: what satisfies a rule is looked up here.
+        SELECT d.proceeding_id, jsonb_object_agg(d.kind, d.first_date) AS first_dates,
+               max(d.new_due) AS extended_to, max(d.order_extended) AS order_extended_to
+        FROM (
+            SELECT e.proceeding_id, e.kind, min(e.event_date) AS first_date,
+                   max(e.new_due_date) FILTER (WHERE e.kind = 'EXTENSION_GRANTED') AS new_due,
+                   max(e.new_due_date) FILTER (WHERE e.kind = 'ORDER_TIME_EXTENDED')
+                       AS order_extended
+            FROM proceeding_events e
+            WHERE e.tenant_id = ANY(:tenants)
+            GROUP BY e.proceeding_id, e.kind
+            UNION ALL
+            SELECT c.parent_id, c.kind, min(c.issue_date), NULL, NULL
+            FROM proceedings c
+            WHERE c.tenant_id = ANY(:tenants) AND c.parent_id IS NOT NULL
+            GROUP BY c.parent_id, c.kind
+        ) AS d
+        GROUP BY d.proceeding_id
+    ), excluded AS (
+        -- Periods that do not count: enabled exclusions of the proceeding, its practice
+        -- or everyone, and every stay (granted until vacated, or until today).
+        SELECT x.proceeding_id, array_agg(x.span) AS spans
+        FROM (
+            SELECT p.id AS proceeding_id, daterange(e.from_date, e.to_date, '[]') AS span
+            FROM p
+            JOIN limitation_exclusions e
+              ON e.enabled AND (e.tenant_id IS NULL OR e.tenant_id = p.tenant_id)
+             AND (e.proceeding_id IS NULL OR e.proceeding_id = p.id)
+            UNION ALL
+            SELECT s.proceeding_id,
+                   daterange(s.event_date,
+                             COALESCE((SELECT min(v.event_date) FROM proceeding_events v
+                                       WHERE v.proceeding_id = s.proceeding_id
+                                         AND v.kind = 'STAY_VACATED'
+                                         AND v.event_date >= s.event_date), p.today), '[]')
+            FROM proceeding_events s
+            JOIN p ON p.id = s.proceeding_id
+            WHERE s.tenant_id = ANY(:tenants) AND s.kind = 'STAY_GRANTED'
+        ) AS x
+        GROUP BY x.proceeding_id
+    ), candidates AS (
+        SELECT p.id AS proceeding_id, p.tenant_id, p.case_id, p.kind AS pkind, p.issue_date,
+               p.comm, p.comm_assumed, p.reply_by_date, p.state_code, p.district, p.timezone,
+               p.today,
+               p.tax_cgst, p.tax_sgst, p.tax_igst, p.cess, p.penalty, p.admitted_tax,
+               r.rule_id, r.version, r.method, r.anchor, r.kind, r.period_months,
+               r.period_days, r.outer_months, r.outer_days, r.params, r.confidence,
+               r.source, r.met_by || r.met_by_children AS met_kinds,
+               r.effective_from, r.effective_to,
+               f.fy, d.first_dates, d.extended_to, d.order_extended_to, x.spans,
+               (SELECT min((d.first_dates ->> k)::date)
+                FROM unnest(ARRAY['APPEAL_FILED', 'APL_01_FILED', 'APL_05_FILED',
+                                  'HC_APPEAL_FILED']) AS k) AS filed
+        FROM p
+        JOIN limitation_rules r
+          ON p.kind = ANY(r.applies_to)
+         AND r.method NOT IN ('none', 'adjournments')
+        LEFT JOIN limitation_rule_settings s
+          ON s.tenant_id = p.tenant_id AND s.rule_id = r.rule_id
+        CROSS JOIN LATERAL (
+            SELECT fy FROM unnest(p.financial_years) AS fy
+            WHERE r.method = 'scn_by'
+               OR (r.method = 'order_by' AND r.params -> 'order_months' ? p.kind)
+            UNION ALL
+            SELECT '*'
+            WHERE NOT (r.method = 'scn_by'
+                       OR (r.method = 'order_by' AND r.params -> 'order_months' ? p.kind))
+        ) AS f
+        LEFT JOIN done d ON d.proceeding_id = p.id
+        LEFT JOIN excluded x ON x.proceeding_id = p.id
+        WHERE COALESCE(s.enabled, r.enabled_by_default)
+    ), versioned AS (
+        -- The version in force on the relevant date: the filing day for a pre-deposit
+        -- (today while not yet filed), else the anchor.
+        SELECT c.*, CASE WHEN c.anchor = 'issue_date' THEN c.issue_date ELSE c.comm END
+                    AS base_anchor
+        FROM candidates c
+        WHERE (CASE WHEN c.method = 'predeposit' THEN COALESCE(c.filed, c.today)
+                    WHEN c.anchor = 'issue_date' THEN c.issue_date
+                    ELSE c.comm END)
+              BETWEEN c.effective_from AND COALESCE(c.effective_to, DATE 'infinity')
+    ), fy_dates AS (
+        SELECT v.*, a.fy_due, a.fy_ambiguous, a.fy_confidence, a.fy_source,
+               o.override_date, o.override_source, o.override_contested,
+               n.notified, n.notified_confidence, n.notified_source
+        FROM versioned v
+        LEFT JOIN LATERAL (
+            SELECT max(a.due_date) AS fy_due, count(DISTINCT a.due_date) > 1 AS fy_ambiguous,
+                   ({_WORST})[max(array_position({_WORST}, a.confidence))] AS fy_confidence,
+                   string_agg(DISTINCT a.source, '; ') AS fy_source
+            FROM annual_return_due_dates a
+            WHERE v.fy <> '*' AND a.fy = v.fy
+              AND (a.state_code IS NULL OR v.state_code IS NULL OR a.state_code = v.state_code)
+              AND (a.district IS NULL OR v.district IS NULL OR a.district = v.district)
+        ) AS a ON true
+        LEFT JOIN LATERAL (
+            SELECT max(o.date) AS override_date, string_agg(o.source, '; ') AS override_source,
+                   bool_or(o.contested) AS override_contested
+            FROM limitation_overrides o
+            WHERE v.fy <> '*' AND o.fy = v.fy AND o.section = v.pkind AND o.what = 'order_by'
+              AND (o.state_code IS NULL OR v.state_code IS NULL OR o.state_code = v.state_code)
+        ) AS o ON true
+        LEFT JOIN LATERAL (
+            SELECT max(n.date) AS notified,
+                   ({_WORST})[max(array_position({_WORST}, n.confidence))]
+                       AS notified_confidence,
+                   string_agg(n.source, '; ') AS notified_source
+            FROM notified_dates n
+            WHERE v.method IN ('notified_later', 'predeposit') AND n.enabled
+              AND n.rule_id = COALESCE(v.params ->> 'notified_rule', v.rule_id)
+              AND v.comm < n.communicated_before
+        ) AS n ON true
+    ), dated AS (
+        SELECT f.*,
+               CASE f.method
+                 WHEN 'scn_by' THEN f.fy_due
+                 WHEN 'order_by' THEN CASE WHEN f.fy = '*' THEN f.issue_date ELSE f.fy_due END
+                 ELSE f.base_anchor END AS anchor_date,
+               CASE f.method
+                 WHEN 'scn_by' THEN 'annual return due ' || f.fy
+                 WHEN 'order_by' THEN CASE WHEN f.fy = '*' THEN 'SCN issue date'
+                                           ELSE 'annual return due ' || f.fy END
+                 WHEN 'reply_by' THEN CASE WHEN f.reply_by_date IS NOT NULL
+                                           THEN 'date stated in the notice'
+                                           WHEN f.anchor = 'issue_date' THEN 'issue date'
+                                           ELSE 'communication date' END
+                 ELSE CASE WHEN f.anchor = 'issue_date' THEN 'issue date'
+                           ELSE 'communication date' END END AS anchor_name,
+               f.method = 'reply_by' AND f.reply_by_date IS NULL AS practice_default,
+               f.anchor = 'communicated_date' AND f.comm_assumed AS assumed,
+               gstjobs_add_months(f.base_anchor, f.period_months) + f.period_days AS plain,
+               CASE f.method
+                 WHEN 'period' THEN gstjobs_add_months(f.base_anchor, f.period_months)
+                                    + f.period_days
+                 WHEN 'reply_by' THEN COALESCE(f.reply_by_date,
+                     CASE WHEN f.period_days + f.period_months > 0
+                          THEN gstjobs_add_months(f.base_anchor, f.period_months)
+                               + f.period_days END)
+                 WHEN 'reply_by_capped' THEN LEAST(f.reply_by_date,
+                     gstjobs_add_months(f.base_anchor, f.period_months) + f.period_days)
+                 WHEN 'scn_by' THEN CASE
+                     WHEN f.params -> 'scn_months' ? f.pkind
+                     THEN gstjobs_add_months(f.fy_due, (f.params -> 'scn_months' ->> f.pkind)::int)
+                     ELSE gstjobs_add_months(
+                         COALESCE(f.override_date, gstjobs_add_months(f.fy_due,
+                             (f.params -> 'order_months' ->> f.pkind)::int)),
+                         -(f.params -> 'scn_before_order_months' ->> f.pkind)::int) END
+                 WHEN 'order_by' THEN CASE
+                     WHEN f.fy = '*' THEN CASE
+                         WHEN f.order_extended_to IS NOT NULL
+                         THEN LEAST(GREATEST(f.order_extended_to,
+                                gstjobs_add_months(f.issue_date,
+                                    (f.params -> 'from_issue_months' ->> f.pkind)::int)),
+                              gstjobs_add_months(f.issue_date,
+                                    (f.params -> 'from_issue_months' ->> f.pkind)::int
+                                    + (f.params -> 'extension_months' ->> f.pkind)::int))
+                         ELSE gstjobs_add_months(f.issue_date,
+                                    (f.params -> 'from_issue_months' ->> f.pkind)::int) END
+                     ELSE COALESCE(f.override_date, gstjobs_add_months(f.fy_due,
+                             (f.params -> 'order_months' ->> f.pkind)::int)) END
+                 WHEN 'notified_later' THEN GREATEST(
+                     gstjobs_add_months(f.base_anchor, f.period_months) + f.period_days,
+                     f.notified)
+                 WHEN 'predeposit' THEN COALESCE(f.filed, GREATEST(
+                     gstjobs_add_months(f.base_anchor, f.period_months) + f.period_days,
+                     f.notified))
+               END AS computed_due
+        FROM fy_dates f
+    ), extended AS (
+        SELECT d.*,
+               CASE WHEN d.kind = 'officer_extendable' AND d.extended_to > d.computed_due
+                    THEN d.extended_to ELSE d.computed_due END AS base_due
+        FROM dated d
+        WHERE d.computed_due IS NOT NULL
+    ), shifted AS (
+        SELECT e.*,
+               COALESCE((SELECT sum(upper(s * daterange(e.anchor_date, e.base_due, '[]'))
+                                    - lower(s * daterange(e.anchor_date, e.base_due, '[]')))
+                         FROM unnest(e.spans) AS s), 0)::int AS excluded_days
+        FROM extended e
+    ), final AS (
+        SELECT s.*, s.base_due + s.excluded_days AS due,
+               CASE WHEN s.outer_months IS NOT NULL OR s.outer_days IS NOT NULL THEN
+                   -- Condonation from the statutory period; where a notified date moved
+                   -- the due date, the earlier reading is taken (it is the practice's own
+                   -- deadline, and whether s.112(6) runs from the notified date is open).
+                   LEAST(gstjobs_add_months(s.base_due, COALESCE(s.outer_months, 0))
+                             + COALESCE(s.outer_days, 0),
+                         gstjobs_add_months(s.plain, COALESCE(s.outer_months, 0))
+                             + COALESCE(s.outer_days, 0)) + s.excluded_days
+               END AS outer_date,
+               (SELECT min((s.first_dates ->> k)::date) FROM unnest(s.met_kinds) AS k)
+                   AS met_date,
+               CASE WHEN s.method = 'predeposit' THEN (
+                   SELECT jsonb_build_object(
+                       'admitted', COALESCE(s.admitted_tax, 0),
+                       'cgst', h.cgst, 'sgst', h.sgst, 'igst', h.igst, 'cess', h.cess,
+                       'penalty', h.pen)
+                   FROM (SELECT
+                           LEAST(round(pct * COALESCE(s.tax_cgst, 0) * share),
+                                 (s.params -> 'caps' ->> 'cgst')::numeric) AS cgst,
+                           LEAST(round(pct * COALESCE(s.tax_sgst, 0) * share),
+                                 (s.params -> 'caps' ->> 'sgst')::numeric) AS sgst,
+                           LEAST(round(pct * COALESCE(s.tax_igst, 0) * share),
+                                 (s.params -> 'caps' ->> 'igst')::numeric) AS igst,
+                           LEAST(round(pct * COALESCE(s.cess, 0) * share),
+                                 (s.params -> 'caps' ->> 'cess')::numeric) AS cess,
+                           CASE WHEN total = 0 AND COALESCE(s.penalty, 0) > 0
+                                THEN round(COALESCE((s.params ->> 'penalty_only_pct')::numeric, 0)
+                                           / 100 * s.penalty)
+                                ELSE 0 END AS pen
+                         FROM (SELECT (s.params ->> 'pct')::numeric / 100 AS pct, t.total,
+                                      CASE WHEN t.total > 0
+                                           THEN GREATEST(t.total - COALESCE(s.admitted_tax, 0), 0)
+                                                / t.total
+                                           ELSE 0 END AS share
+                               FROM (SELECT COALESCE(s.tax_cgst, 0) + COALESCE(s.tax_sgst, 0)
+                                            + COALESCE(s.tax_igst, 0) + COALESCE(s.cess, 0)
+                                            AS total) AS t) AS q) AS h)
+               END AS amounts
+        FROM shifted s
+    )
+    SELECT f.tenant_id, f.proceeding_id, f.rule_id, f.fy, f.case_id, f.version AS rule_version,
+           f.kind, f.due,
+           ((f.due + TIME '23:59:59') AT TIME ZONE f.timezone) AS due_at,
+           f.outer_date,
+           f.due - CASE extract(isodow FROM f.due) WHEN 1 THEN 4 WHEN 2 THEN 4 WHEN 7 THEN 3
+                                                   ELSE 2 END AS target_date,
+           f.anchor_name, f.anchor_date, f.assumed,
+           COALESCE(f.fy_ambiguous, false) AS ambiguous, f.practice_default,
+           gstjobs_falls_on_holiday(f.due, f.state_code) AS falls_on_holiday,
+           ({_WORST})[GREATEST(
+               array_position({_WORST}, f.confidence),
+               array_position({_WORST}, CASE WHEN f.method IN ('scn_by', 'order_by')
+                                              AND f.fy <> '*' THEN f.fy_confidence END),
+               CASE WHEN f.method IN ('scn_by', 'order_by') AND f.override_contested
+                    THEN 4 END,
+               array_position({_WORST}, CASE WHEN f.notified IS NOT NULL
+                                                  AND f.notified > f.plain
+                                             THEN f.notified_confidence END))] AS confidence,
+           concat_ws('; ', f.source,
+                     CASE WHEN f.method IN ('scn_by', 'order_by') AND f.fy <> '*'
+                          THEN f.fy_source END,
+                     CASE WHEN f.method IN ('scn_by', 'order_by') AND f.fy <> '*'
+                          THEN f.override_source END,
+                     CASE WHEN f.notified IS NOT NULL AND f.notified > f.plain
+                          THEN f.notified_source END) AS source,
+           CASE WHEN f.amounts IS NOT NULL THEN
+               (SELECT sum(COALESCE(v.value::numeric, 0)) FROM jsonb_each_text(f.amounts) AS v)
+           END AS amount,
+           f.amounts,
+           array_remove(ARRAY[
+               CASE WHEN f.assumed THEN 'assumed: communication date unknown, issue date used' END,
+               CASE WHEN f.practice_default
+                    THEN 'practice default: the notice states no date' END,
+               CASE WHEN COALESCE(f.fy_ambiguous, false)
+                    THEN 'ambiguous: state or district unknown, latest candidate used' END,
+               CASE WHEN f.method IN ('scn_by', 'order_by') AND f.override_contested
+                    THEN 'contested: the extending notification is under challenge' END,
+               CASE WHEN f.notified IS NOT NULL AND f.notified > f.plain
+                         AND f.outer_date IS NOT NULL
+                    THEN 'uncertain: condonation counted from the statutory period, not the notified date' END,
+               CASE WHEN f.excluded_days > 0
+                    THEN 'excluded: ' || f.excluded_days || ' days (stay or exclusion)' END
+           ], NULL) AS notes,
+           CASE
+             WHEN f.kind = 'defence' THEN
+                 CASE WHEN f.issue_date > f.due THEN 'defence_found' ELSE 'not_applicable' END
+             WHEN f.method = 'predeposit'
+                  AND (SELECT sum(COALESCE(v.value::numeric, 0))
+                       FROM jsonb_each_text(f.amounts) AS v) = 0 THEN 'not_applicable'
+             WHEN f.met_date IS NOT NULL AND f.met_date <= f.due THEN 'met'
+             WHEN f.met_date IS NOT NULL AND f.outer_date IS NOT NULL
+                  AND f.met_date <= f.outer_date THEN 'met_late'
+             WHEN f.today > f.due THEN 'lapsed'
+             WHEN f.met_date IS NOT NULL THEN 'lapsed'
+             ELSE 'open'
+           END AS status,
+           f.met_date
+    FROM final f
+    """
+)
+
+UPSERT = text(
+    """
+    WITH changed AS (
+        SELECT c.tenant_id, c.proceeding_id, c.rule_id, c.fy, l.due_date AS old_due,
+               c.due AS new_due
+        FROM limitation_computed c
+        JOIN limitation_dates l
+          ON l.proceeding_id = c.proceeding_id AND l.rule_id = c.rule_id AND l.fy = c.fy
+        WHERE l.due_date <> c.due
+    ), upserted AS (
+        INSERT INTO limitation_dates AS l (
+            tenant_id, proceeding_id, rule_id, fy, case_id, rule_version, kind, due_date, due_at,
+            outer_date, target_date, anchor_name, anchor_date, assumed, ambiguous,
+            practice_default, falls_on_holiday, confidence, source, amount, amounts, notes,
+            status, met_date, computed_at)
+        SELECT c.tenant_id, c.proceeding_id, c.rule_id, c.fy, c.case_id, c.rule_version, c.kind,
+               c.due, c.due_at, c.outer_date, c.target_date, c.anchor_name, c.anchor_date,
+               c.assumed, c.ambiguous, c.practice_default, c.falls_on_holiday, c.confidence,
+               c.source, c.amount, c.amounts, c.notes, c.status, c.met_date,
+               CAST(:as_of AS timestamptz)
+        FROM limitation_computed c
+        ON CONFLICT (proceeding_id, rule_id, fy) DO UPDATE SET
+            case_id = EXCLUDED.case_id, rule_version = EXCLUDED.rule_version,
+            kind = EXCLUDED.kind, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
+            outer_date = EXCLUDED.outer_date, target_date = EXCLUDED.target_date,
+            anchor_name = EXCLUDED.anchor_name, anchor_date = EXCLUDED.anchor_date,
+            assumed = EXCLUDED.assumed, ambiguous = EXCLUDED.ambiguous,
+            practice_default = EXCLUDED.practice_default,
+            falls_on_holiday = EXCLUDED.falls_on_holiday, confidence = EXCLUDED.confidence,
+            source = EXCLUDED.source, amount = EXCLUDED.amount, amounts = EXCLUDED.amounts,
+            notes = EXCLUDED.notes, status = EXCLUDED.status, met_date = EXCLUDED.met_date,
+            computed_at = EXCLUDED.computed_at
+        WHERE (l.case_id, l.rule_version, l.kind, l.due_date, l.due_at, l.outer_date,
+               l.target_date, l.anchor_name, l.anchor_date, l.assumed, l.ambiguous,
+               l.practice_default, l.falls_on_holiday, l.confidence, l.source, l.amount,
+               l.amounts, l.notes, l.status, l.met_date)
+              IS DISTINCT FROM
+              (EXCLUDED.case_id, EXCLUDED.rule_version, EXCLUDED.kind, EXCLUDED.due_date,
+               EXCLUDED.due_at, EXCLUDED.outer_date, EXCLUDED.target_date,
+               EXCLUDED.anchor_name, EXCLUDED.anchor_date, EXCLUDED.assumed,
+               EXCLUDED.ambiguous, EXCLUDED.practice_default, EXCLUDED.falls_on_holiday,
+               EXCLUDED.confidence, EXCLUDED.source, EXCLUDED.amount, EXCLUDED.amounts,
+               EXCLUDED.notes, EXCLUDED.status, EXCLUDED.met_date)
+        RETURNING 1
+    ), logged AS (
+        INSERT INTO audit_log (tenant_id, action_type, entity_type, entity_id, details)
+        SELECT ch.tenant_id, 'limitation_date_changed', 'proceeding', ch.proceeding_id,
+               jsonb_build_object('rule_id', ch.rule_id, 'fy', ch.fy,
+                                  'old_due_date', ch.old_due, 'new_due_date', ch.new_due,
+                                  'job_name', CAST(:job_name AS text),
+                                  'run_id', CAST(:run_id AS bigint))
+        FROM changed ch
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM upserted) AS written,
+           (SELECT count(*) FROM logged) AS due_changed
+    """
+)
+
+REMOVE_STALE = text(
+    """
+    DELETE FROM limitation_dates l
+    USING proceedings p
+    WHERE l.tenant_id = ANY(:tenants) AND p.id = l.proceeding_id AND p.status = 'open'
+      AND NOT EXISTS (SELECT 1 FROM limitation_computed c
+                      WHERE c.proceeding_id = l.proceeding_id AND c.rule_id = l.rule_id
+                        AND c.fy = l.fy)
+    """
+)
+
+COUNTS = text(
+    f"""
+    SELECT (SELECT count(*) FROM limitation_computed) AS computed,
+           count(*) FILTER (WHERE c.status = 'open' AND c.due - l.today BETWEEN 0 AND 7
+                            AND c.kind IN {PRACTICE_KINDS}) AS due_in_7,
+           count(*) FILTER (WHERE c.status = 'lapsed' AND c.due = l.today - 1
+                            AND c.kind IN {PRACTICE_KINDS}) AS lapsed_today,
+           count(*) FILTER (WHERE c.status = 'lapsed' AND c.outer_date >= l.today
+                            AND c.kind IN {PRACTICE_KINDS}) AS in_condonation,
+           count(*) FILTER (WHERE c.status = 'defence_found') AS defences
+    FROM limitation_computed c
+    JOIN (SELECT tn.id AS tenant_id,
+                 (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
+          FROM tenants tn WHERE tn.id = ANY(:tenants)) AS l ON l.tenant_id = c.tenant_id
+    """
+)
+
+
+@dataclass(frozen=True)
+class Computed:
+    computed: int
+    written: int
+    due_changed: int
+    removed: int
+    due_in_7: int
+    lapsed_today: int
+    in_condonation: int
+    defences: int
+
+
+def compute(
+    conn: Connection, tenants: list[object], as_of: datetime, *, run_id: int, job_name: str
+) -> Computed:
+    """Recompute the register of ``tenants`` as of ``as_of`` inside the caller's transaction."""
+    params = {"tenants": tenants, "as_of": as_of, "run_id": run_id, "job_name": job_name}
+    conn.execute(text("DROP TABLE IF EXISTS limitation_computed"))
+    conn.execute(COMPUTE, params)
+    conn.execute(text("ANALYZE limitation_computed"))
+    upsert = conn.execute(UPSERT, params).one()
+    removed = conn.execute(REMOVE_STALE, params).rowcount
+    counts = conn.execute(COUNTS, params).one()
+    return Computed(
+        counts.computed,
+        upsert.written,
+        upsert.due_changed,
+        removed,
+        counts.due_in_7,
+        counts.lapsed_today,
+        counts.in_condonation,
+        counts.defences,
+    )
