@@ -15,6 +15,7 @@ from gstjobs.jobs import (
     deliver,
     health_check,
     hearing_reminders,
+    limitation_watch,
     sla_check,
 )
 
@@ -25,6 +26,7 @@ JOBS: tuple[JobSpec, ...] = (
     deadline_alerts.SPEC,
     health_check.SPEC,
     deliver.SPEC,
+    limitation_watch.SPEC,
 )
 
 

@@ -31,6 +31,7 @@ TEMPLATES = (
     "sla_violation",
     "deadline_approaching",
     "health_alert",
+    "limitation_alert",
 )
 
 RESERVED = ("recipient_name", "firm_name", "timezone", "now", "base_url", "notification_id")
@@ -120,6 +121,8 @@ def whatsapp_parameters(template: str, payload: Mapping[str, Any], envelope: Env
         return [subject, firm]
     if template == "health_alert":
         return [str(payload["level"]), str(len(payload["findings"])), firm]
+    if template == "limitation_alert":
+        return [render(template, payload, envelope).subject, firm]
     raise RenderError(f"no WhatsApp template for {template!r}")
 
 

@@ -11,6 +11,22 @@
 CREATE OR REPLACE FUNCTION gstjobs_add_months(d date, n integer) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (d + make_interval(months => n))::date $$;
 
+-- Rupees the Indian way: 142000 -> ₹1,42,000 (messages and listings).
+CREATE OR REPLACE FUNCTION gstjobs_inr(n numeric) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN n < 0 THEN '-' ELSE '' END || '₹' ||
+         CASE WHEN length(s) <= 3 THEN s
+              ELSE regexp_replace(left(s, length(s) - 3), '(\d)(?=(\d\d)+$)', '\1,', 'g')
+                   || ',' || right(s, 3) END
+  FROM (SELECT round(abs(n))::text AS s) AS x
+$$;
+
+-- '04-02-2027 (Thu)': a date as a practitioner writes it.
+CREATE OR REPLACE FUNCTION gstjobs_show_date(d date) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT to_char(d, 'DD-MM-YYYY') || ' (' || (ARRAY['Mon','Tue','Wed','Thu','Fri','Sat','Sun'])[extract(isodow FROM d)] || ')'
+$$;
+
 -- ---------------------------------------------------------------- reference data
 CREATE TABLE IF NOT EXISTS holidays (
   id bigserial PRIMARY KEY,
