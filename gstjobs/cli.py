@@ -20,7 +20,18 @@ from sqlalchemy.exc import OperationalError
 
 from gstjobs import __version__
 from gstjobs.clock import iso_z
-from gstjobs.commands import analytics, common, db, demo, health, ledger, notify, rules, run
+from gstjobs.commands import (
+    analytics,
+    common,
+    db,
+    demo,
+    health,
+    ledger,
+    limitation,
+    notify,
+    rules,
+    run,
+)
 from gstjobs.config import load_settings
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, UsageError, first_line
 from gstjobs.jobs import find
@@ -36,7 +47,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (run, ledger, health, db, demo, rules, notify, analytics):
+for module in (run, ledger, health, db, demo, rules, notify, analytics, limitation):
     module.register(app)
 
 

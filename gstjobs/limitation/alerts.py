@@ -49,7 +49,7 @@ _LOCAL = """
 _MESSAGE = """
     jsonb_build_object(
         'event_type', f.event_type, 'threshold', f.label, 'rule_id', f.rule_id,
-        'title', r.title, 'forum', COALESCE(p.authority, r.forum), 'kind', f.kind,
+        'title', r.title, 'forum', r.forum, 'kind', f.kind,
         'client_name', COALESCE(cl.name, 'Client not recorded'),
         'gstin', COALESCE(p.gstin, cl.gstin, 'GSTIN not recorded'),
         'case_id', c.id, 'case_number', c.case_number, 'proceeding_id', p.id,
@@ -59,14 +59,16 @@ _MESSAGE = """
         'communicated_date', CASE WHEN p.communicated_date IS NOT NULL
                                   THEN gstjobs_show_date(p.communicated_date) END,
         'anchor', d.anchor_name || ' ' || gstjobs_show_date(d.anchor_date),
-        'fy', NULLIF(d.fy, '*'), 'section', p.kind,
+        'fy', NULLIF(d.fy, '*'),
+        'section', CASE WHEN p.kind ~ '_S7' THEN regexp_replace(p.kind, '^.*_S', 's.')
+                        ELSE replace(p.kind, '_', '-') END,
         'due_date', gstjobs_show_date(d.due_date), 'days_left', d.due_date - f.today,
         'file_by', CASE WHEN d.falls_on_holiday THEN gstjobs_show_date(
                             gstjobs_previous_working_day(d.due_date, p.state_code)) END,
         'outer_date', CASE WHEN d.outer_date IS NOT NULL
                            THEN gstjobs_show_date(d.outer_date) END,
         'consequence', r.consequence, 'source', d.source, 'confidence', d.confidence,
-        'notes', to_jsonb(d.notes), 'status', d.status,
+        'notes', COALESCE(to_jsonb(d.notes), '[]'::jsonb), 'status', f.status,
         'amount', CASE WHEN d.amount > 0 THEN gstjobs_inr(d.amount) END,
         'amounts', CASE WHEN d.amount > 0 THEN (
             SELECT jsonb_object_agg(a.key, gstjobs_inr(a.value::numeric))
