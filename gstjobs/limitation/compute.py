@@ -144,10 +144,24 @@ COMPUTE = text(
             SELECT max(a.due_date) AS fy_due, count(DISTINCT a.due_date) > 1 AS fy_ambiguous,
                    ({_WORST})[max(array_position({_WORST}, a.confidence))] AS fy_confidence,
                    string_agg(DISTINCT a.source, '; ') AS fy_source
-            FROM annual_return_due_dates a
-            WHERE v.fy <> '*' AND a.fy = v.fy
-              AND (a.state_code IS NULL OR v.state_code IS NULL OR a.state_code = v.state_code)
-              AND (a.district IS NULL OR v.district IS NULL OR a.district = v.district)
+            FROM (
+                -- Rows that may apply. A row whose every condition is met by a known
+                -- state/district supersedes less specific ones; a row that applies only
+                -- if an unknown district were it stays a candidate (the ambiguity).
+                SELECT m.*, max(m.spec) FILTER (WHERE m.known) OVER () AS best
+                FROM (SELECT a.*,
+                             (a.state_code IS NOT NULL)::int + (a.district IS NOT NULL)::int
+                                 AS spec,
+                             (a.state_code IS NULL OR v.state_code IS NOT NULL)
+                             AND (a.district IS NULL OR v.district IS NOT NULL) AS known
+                      FROM annual_return_due_dates a
+                      WHERE v.fy <> '*' AND a.fy = v.fy
+                        AND (a.state_code IS NULL OR v.state_code IS NULL
+                             OR a.state_code = v.state_code)
+                        AND (a.district IS NULL OR v.district IS NULL
+                             OR a.district = v.district)) AS m
+            ) AS a
+            WHERE a.spec >= COALESCE(a.best, 0)
         ) AS a ON true
         LEFT JOIN LATERAL (
             SELECT max(o.date) AS override_date, string_agg(o.source, '; ') AS override_source,
@@ -328,6 +342,8 @@ COMPUTE = text(
              WHEN f.met_date IS NOT NULL AND f.met_date <= f.due THEN 'met'
              WHEN f.met_date IS NOT NULL AND f.outer_date IS NOT NULL
                   AND f.met_date <= f.outer_date THEN 'met_late'
+             -- An information window acted on late (recovery stayed by a late appeal).
+             WHEN f.met_date IS NOT NULL AND f.kind = 'info' THEN 'met_late'
              WHEN f.today > f.due THEN 'lapsed'
              WHEN f.met_date IS NOT NULL THEN 'lapsed'
              ELSE 'open'
