@@ -197,6 +197,16 @@ COMPUTE = text(
                  ELSE CASE WHEN f.anchor = 'issue_date' THEN 'issue date'
                            ELSE 'communication date' END END AS anchor_name,
                f.method = 'reply_by' AND f.reply_by_date IS NULL AS practice_default,
+               f.method = 'scn_by' AND f.params -> 'scn_before_order_months' ? f.pkind
+               AND gstjobs_months_before_latest(
+                       COALESCE(f.override_date, gstjobs_add_months(f.fy_due,
+                           (f.params -> 'order_months' ->> f.pkind)::int)),
+                       (f.params -> 'scn_before_order_months' ->> f.pkind)::int)
+                   <> gstjobs_add_months(
+                       COALESCE(f.override_date, gstjobs_add_months(f.fy_due,
+                           (f.params -> 'order_months' ->> f.pkind)::int)),
+                       -(f.params -> 'scn_before_order_months' ->> f.pkind)::int)
+                   AS month_end_reading,
                f.anchor = 'communicated_date' AND f.comm_assumed AS assumed,
                gstjobs_add_months(f.base_anchor, f.period_months) + f.period_days AS plain,
                CASE f.method
@@ -211,10 +221,10 @@ COMPUTE = text(
                  WHEN 'scn_by' THEN CASE
                      WHEN f.params -> 'scn_months' ? f.pkind
                      THEN gstjobs_add_months(f.fy_due, (f.params -> 'scn_months' ->> f.pkind)::int)
-                     ELSE gstjobs_add_months(
+                     ELSE gstjobs_months_before_latest(
                          COALESCE(f.override_date, gstjobs_add_months(f.fy_due,
                              (f.params -> 'order_months' ->> f.pkind)::int)),
-                         -(f.params -> 'scn_before_order_months' ->> f.pkind)::int) END
+                         (f.params -> 'scn_before_order_months' ->> f.pkind)::int) END
                  WHEN 'order_by' THEN CASE
                      WHEN f.fy = '*' THEN CASE
                          WHEN f.order_extended_to IS NOT NULL
@@ -297,7 +307,8 @@ COMPUTE = text(
            f.due - CASE extract(isodow FROM f.due) WHEN 1 THEN 4 WHEN 2 THEN 4 WHEN 7 THEN 3
                                                    ELSE 2 END AS target_date,
            f.anchor_name, f.anchor_date, f.assumed,
-           COALESCE(f.fy_ambiguous, false) AS ambiguous, f.practice_default,
+           COALESCE(f.fy_ambiguous, false) OR COALESCE(f.month_end_reading, false) AS ambiguous,
+           f.practice_default,
            gstjobs_falls_on_holiday(f.due, f.state_code) AS falls_on_holiday,
            ({_WORST})[GREATEST(
                array_position({_WORST}, f.confidence),
@@ -325,6 +336,8 @@ COMPUTE = text(
                     THEN 'practice default: the notice states no date' END,
                CASE WHEN COALESCE(f.fy_ambiguous, false)
                     THEN 'ambiguous: state or district unknown, latest candidate used' END,
+               CASE WHEN f.month_end_reading
+                    THEN 'ambiguous: counted back from a month end, the month-end reading is used' END,
                CASE WHEN f.method IN ('scn_by', 'order_by') AND f.override_contested
                     THEN 'contested: the extending notification is under challenge' END,
                CASE WHEN f.notified IS NOT NULL AND f.notified > f.plain

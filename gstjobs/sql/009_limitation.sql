@@ -11,6 +11,17 @@
 CREATE OR REPLACE FUNCTION gstjobs_add_months(d date, n integer) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (d + make_interval(months => n))::date $$;
 
+-- n months before d, for a defence: counting back from the last day of a month, the
+-- last day of the earlier month (30-04 - 3 = 31-01, where day-number arithmetic gives
+-- 30-01). Both readings are in use; a defence takes the later one (never claim a
+-- time-bar falsely) and the register flags the row as ambiguous.
+CREATE OR REPLACE FUNCTION gstjobs_months_before_latest(d date, n integer) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN d = (date_trunc('month', d) + interval '1 month - 1 day')::date
+              THEN (date_trunc('month', gstjobs_add_months(d, -n)) + interval '1 month - 1 day')::date
+              ELSE gstjobs_add_months(d, -n) END
+$$;
+
 -- Rupees the Indian way: 142000 -> ₹1,42,000 (messages and listings).
 CREATE OR REPLACE FUNCTION gstjobs_inr(n numeric) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
