@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Every job, in the order a day would run them (a meta-test keeps this list complete).
-JOBS   := sla-check hearing-reminders deadline-alerts analytics-snapshot health-check deliver
+JOBS   := sla-check limitation-watch hearing-reminders deadline-alerts analytics-snapshot health-check deliver
 
 .PHONY: venv demo test test-embedded test-local lint bench clean
 

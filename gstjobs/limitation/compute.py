@@ -337,12 +337,12 @@ COMPUTE = text(
                CASE WHEN COALESCE(f.fy_ambiguous, false)
                     THEN 'ambiguous: state or district unknown, latest candidate used' END,
                CASE WHEN f.month_end_reading
-                    THEN 'ambiguous: counted back from a month end, the month-end reading is used' END,
+                    THEN 'ambiguous: counted back from a month end, month-end reading used' END,
                CASE WHEN f.method IN ('scn_by', 'order_by') AND f.override_contested
                     THEN 'contested: the extending notification is under challenge' END,
                CASE WHEN f.notified IS NOT NULL AND f.notified > f.plain
                          AND f.outer_date IS NOT NULL
-                    THEN 'uncertain: condonation counted from the statutory period, not the notified date' END,
+                    THEN 'uncertain: condonation counted from the statutory 3 months' END,
                CASE WHEN f.excluded_days > 0
                     THEN 'excluded: ' || f.excluded_days || ' days (stay or exclusion)' END
            ], NULL) AS notes,

@@ -27,8 +27,9 @@ def test_asmt10_served_20_november_no_date_stated(engine: Engine) -> None:
 def test_scn_s73_fy_2022_23_in_tamil_nadu_district_unknown_is_a_defence(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "SCN_S73", date(2026, 10, 21), financial_years=["2022-23"],
-                   state_code="33")
+        proceeding(
+            conn, m, "SCN_S73", date(2026, 10, 21), financial_years=["2022-23"], state_code="33"
+        )
     found = register(engine, m, date(2026, 11, 29))
     defence = one(found, "SCN_S73", "SCN_LIMITATION_DEFENCE", "2022-23")
     # Candidates 30-09-2026 (general) and 10-10-2026 (9 TN districts): the defence takes
@@ -42,10 +43,24 @@ def test_scn_s73_fy_2022_23_in_tamil_nadu_district_unknown_is_a_defence(engine: 
 def test_scn_s73_in_a_known_district_uses_the_general_date(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "SCN_S73", date(2026, 10, 1), financial_years=["2022-23"],
-                   state_code="33", district="Madurai")
-        proceeding(conn, m, "SCN_S74", date(2026, 10, 1), financial_years=["2022-23"],
-                   state_code="33", district="Chennai")
+        proceeding(
+            conn,
+            m,
+            "SCN_S73",
+            date(2026, 10, 1),
+            financial_years=["2022-23"],
+            state_code="33",
+            district="Madurai",
+        )
+        proceeding(
+            conn,
+            m,
+            "SCN_S74",
+            date(2026, 10, 1),
+            financial_years=["2022-23"],
+            state_code="33",
+            district="Chennai",
+        )
     found = register(engine, m, date(2026, 11, 29))
     general = one(found, "SCN_S73", "SCN_LIMITATION_DEFENCE", "2022-23")
     assert general["due_date"] == date(2026, 9, 30) and not general["ambiguous"]
@@ -75,7 +90,9 @@ def test_scn_s74a_fy_2024_25_and_the_recorded_extension(engine: Engine) -> None:
     assert defence["due_date"] == date(2029, 6, 30) and defence["status"] == "not_applicable"
     assert one(found, "SCN_S74A", "ORDER_DEADLINE")["due_date"] == date(2029, 3, 15)
     with engine.begin() as conn:
-        event(conn, m, pid, "ORDER_TIME_EXTENDED", date(2029, 3, 1), new_due_date=date(2029, 12, 31))
+        event(
+            conn, m, pid, "ORDER_TIME_EXTENDED", date(2029, 3, 1), new_due_date=date(2029, 12, 31)
+        )
     # An extension is capped at 6 months (s.74A(7)).
     assert one(register(engine, m, date(2028, 3, 20)), "SCN_S74A", "ORDER_DEADLINE")[
         "due_date"
@@ -85,8 +102,15 @@ def test_scn_s74a_fy_2024_25_and_the_recorded_extension(engine: Engine) -> None:
 def test_order_s73_communicated_4_november_2026(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "ORDER_S73", date(2026, 11, 3), communicated_date=date(2026, 11, 4),
-                   tax_cgst=710000, tax_sgst=710000)
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=710000,
+            tax_sgst=710000,
+        )
     found = register(engine, m, date(2026, 11, 29))
     appeal = one(found, "ORDER_S73", "APL01_APPEAL")
     assert (appeal["due_date"], appeal["outer_date"]) == (date(2027, 2, 4), date(2027, 3, 4))
@@ -101,8 +125,14 @@ def test_order_s73_communicated_4_november_2026(engine: Engine) -> None:
 def test_order_communicated_30_november(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "ORDER_S74", date(2026, 11, 30), communicated_date=date(2026, 11, 30),
-                   tax_igst=100000)
+        proceeding(
+            conn,
+            m,
+            "ORDER_S74",
+            date(2026, 11, 30),
+            communicated_date=date(2026, 11, 30),
+            tax_igst=100000,
+        )
     appeal = one(register(engine, m, date(2026, 12, 1)), "ORDER_S74", "APL01_APPEAL")
     assert (appeal["due_date"], appeal["outer_date"]) == (date(2027, 2, 28), date(2027, 3, 28))
 
@@ -110,8 +140,14 @@ def test_order_communicated_30_november(engine: Engine) -> None:
 def test_order_in_appeal_communicated_before_the_notified_cut_off(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "ORDER_IN_APPEAL", date(2026, 3, 9), communicated_date=date(2026, 3, 10),
-                   tax_cgst=100000)
+        proceeding(
+            conn,
+            m,
+            "ORDER_IN_APPEAL",
+            date(2026, 3, 9),
+            communicated_date=date(2026, 3, 10),
+            tax_cgst=100000,
+        )
     row = one(register(engine, m, date(2026, 4, 1)), "ORDER_IN_APPEAL", "APL05_APPEAL")
     assert row["due_date"] == date(2026, 6, 30)  # S.O. 4220(E); the 31-07-2026 report is off
     assert "S.O. 4220(E)" in row["source"]
@@ -123,8 +159,14 @@ def test_order_in_appeal_communicated_before_the_notified_cut_off(engine: Engine
 def test_order_in_appeal_after_the_cut_off(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "ORDER_IN_APPEAL", date(2026, 5, 14), communicated_date=date(2026, 5, 15),
-                   tax_cgst=100000)
+        proceeding(
+            conn,
+            m,
+            "ORDER_IN_APPEAL",
+            date(2026, 5, 14),
+            communicated_date=date(2026, 5, 15),
+            tax_cgst=100000,
+        )
     row = one(register(engine, m, date(2026, 6, 1)), "ORDER_IN_APPEAL", "APL05_APPEAL")
     assert (row["due_date"], row["outer_date"]) == (date(2026, 8, 15), date(2026, 11, 15))
     assert row["notes"] == []
@@ -133,8 +175,14 @@ def test_order_in_appeal_after_the_cut_off(engine: Engine) -> None:
 def test_the_reported_gstat_extension_applies_only_when_switched_on(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "ORDER_IN_APPEAL", date(2026, 4, 9), communicated_date=date(2026, 4, 10),
-                   tax_cgst=100000)
+        proceeding(
+            conn,
+            m,
+            "ORDER_IN_APPEAL",
+            date(2026, 4, 9),
+            communicated_date=date(2026, 4, 10),
+            tax_cgst=100000,
+        )
     assert one(register(engine, m, date(2026, 5, 1)), "ORDER_IN_APPEAL", "APL05_APPEAL")[
         "due_date"
     ] == date(2026, 7, 10)
@@ -147,10 +195,22 @@ def test_the_reported_gstat_extension_applies_only_when_switched_on(engine: Engi
 def test_penalty_only_order_pre_deposit_depends_on_the_filing_date(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        late = proceeding(conn, m, "ORDER_OTHER", date(2025, 9, 1), communicated_date=date(2025, 9, 2),
-                          penalty=500000)
-        early = proceeding(conn, m, "ORDER_OTHER", date(2025, 9, 1),
-                           communicated_date=date(2025, 9, 2), penalty=500000)
+        late = proceeding(
+            conn,
+            m,
+            "ORDER_OTHER",
+            date(2025, 9, 1),
+            communicated_date=date(2025, 9, 2),
+            penalty=500000,
+        )
+        early = proceeding(
+            conn,
+            m,
+            "ORDER_OTHER",
+            date(2025, 9, 1),
+            communicated_date=date(2025, 9, 2),
+            penalty=500000,
+        )
         event(conn, m, late, "APPEAL_FILED", date(2025, 10, 5))
         event(conn, m, early, "APPEAL_FILED", date(2025, 9, 25))
     found = register(engine, m, date(2025, 10, 6))
@@ -169,8 +229,15 @@ def test_penalty_only_order_pre_deposit_depends_on_the_filing_date(engine: Engin
 def test_appeal_filed_in_the_condonation_month_is_met_late(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        pid = proceeding(conn, m, "ORDER_S73", date(2026, 11, 3), communicated_date=date(2026, 11, 4),
-                         tax_cgst=710000, tax_sgst=710000)
+        pid = proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=710000,
+            tax_sgst=710000,
+        )
         event(conn, m, pid, "PRE_DEPOSIT_PAID", date(2027, 2, 19), amount=142000)
         event(conn, m, pid, "APPEAL_FILED", date(2027, 2, 20))
     found = register(engine, m, date(2027, 2, 21))
@@ -192,16 +259,24 @@ def test_without_a_communication_date_the_issue_date_is_assumed(engine: Engine) 
 def test_sql_and_python_month_arithmetic_agree(engine: Engine) -> None:
     rng = random.Random(13)
     pairs = [
-        (date.fromordinal(rng.randrange(date(2017, 7, 1).toordinal(), date(2060, 1, 1).toordinal())),
-         rng.randrange(-120, 121))
+        (
+            date.fromordinal(
+                rng.randrange(date(2017, 7, 1).toordinal(), date(2060, 1, 1).toordinal())
+            ),
+            rng.randrange(-120, 121),
+        )
         for _ in range(3000)
     ] + [(date(2024, 1, 31), n) for n in range(-14, 15)]
     with engine.connect() as conn:
-        got = conn.execute(
-            text(
-                "SELECT gstjobs_add_months(d, n) FROM unnest(CAST(:d AS date[]), "
-                "CAST(:n AS int[])) WITH ORDINALITY AS x (d, n, i) ORDER BY i"
-            ),
-            {"d": [p[0] for p in pairs], "n": [p[1] for p in pairs]},
-        ).scalars().all()
+        got = (
+            conn.execute(
+                text(
+                    "SELECT gstjobs_add_months(d, n) FROM unnest(CAST(:d AS date[]), "
+                    "CAST(:n AS int[])) WITH ORDINALITY AS x (d, n, i) ORDER BY i"
+                ),
+                {"d": [p[0] for p in pairs], "n": [p[1] for p in pairs]},
+            )
+            .scalars()
+            .all()
+        )
     assert got == [dates.add_months(d, n) for d, n in pairs]

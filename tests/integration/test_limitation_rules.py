@@ -12,36 +12,141 @@ from tests.support.limitation import event, matter, one, proceeding, register
 
 # rule, proceeding kind, its columns, fy, the last day, status on it, status the day after
 DATED: list[tuple[str, str, dict[str, Any], str, date, str, str]] = [
-    ("ASMT11_REPLY", "ASMT_10", {"communicated_date": date(2026, 11, 20),
-     "reply_by_date": date(2026, 12, 31)}, "*", date(2026, 12, 20), "open", "lapsed"),
-    ("DRC01A_REPLY", "DRC_01A", {"communicated_date": date(2026, 11, 2),
-     "reply_by_date": date(2026, 12, 2)}, "*", date(2026, 12, 2), "open", "lapsed"),
-    ("DRC06_REPLY", "SCN_S73", {"financial_years": ["2023-24"]}, "*", date(2026, 11, 30),
-     "open", "lapsed"),
-    ("SCN_PAY_WINDOW", "SCN_S73", {"financial_years": ["2023-24"]}, "*", date(2026, 11, 30),
-     "open", "lapsed"),
-    ("ORDER_DEADLINE", "SCN_S73", {"financial_years": ["2023-24"]}, "2023-24", date(2027, 12, 31),
-     "open", "lapsed"),
-    ("ORDER_PAY_REDUCED_PENALTY", "ORDER_S74", {"communicated_date": date(2026, 10, 31),
-     "tax_cgst": 1000}, "*", date(2026, 11, 30), "open", "lapsed"),
-    ("APL01_APPEAL", "ORDER_S73", {"communicated_date": date(2026, 10, 31), "tax_cgst": 1000},
-     "*", date(2027, 1, 31), "open", "lapsed"),
-    ("APL01_PREDEPOSIT", "ORDER_S73", {"communicated_date": date(2026, 10, 31),
-     "tax_cgst": 1000}, "*", date(2027, 1, 31), "open", "lapsed"),
-    ("RECOVERY_S78", "ORDER_S73", {"communicated_date": date(2026, 10, 31), "tax_cgst": 1000},
-     "*", date(2027, 1, 31), "open", "lapsed"),
-    ("RECTIFICATION_S161", "ORDER_S73", {"communicated_date": date(2026, 11, 1),
-     "tax_cgst": 1000}, "*", date(2027, 1, 31), "open", "lapsed"),
-    ("APL05_APPEAL", "ORDER_IN_APPEAL", {"communicated_date": date(2026, 6, 30),
-     "tax_cgst": 1000}, "*", date(2026, 9, 30), "open", "lapsed"),
-    ("APL05_PREDEPOSIT", "ORDER_IN_APPEAL", {"communicated_date": date(2026, 6, 30),
-     "tax_cgst": 1000}, "*", date(2026, 9, 30), "open", "lapsed"),
-    ("APL06_CROSS_OBJECTION", "APL_06_NOTICE", {"communicated_date": date(2026, 11, 1)}, "*",
-     date(2026, 12, 16), "open", "lapsed"),
-    ("HC_APPEAL_S117", "GSTAT_ORDER", {"communicated_date": date(2026, 6, 1)}, "*",
-     date(2026, 11, 28), "open", "lapsed"),
-    ("REMAND_ORDER_S75_3", "REMAND_DIRECTION", {"communicated_date": date(2025, 2, 28)}, "*",
-     date(2027, 2, 28), "open", "lapsed"),
+    (
+        "ASMT11_REPLY",
+        "ASMT_10",
+        {"communicated_date": date(2026, 11, 20), "reply_by_date": date(2026, 12, 31)},
+        "*",
+        date(2026, 12, 20),
+        "open",
+        "lapsed",
+    ),
+    (
+        "DRC01A_REPLY",
+        "DRC_01A",
+        {"communicated_date": date(2026, 11, 2), "reply_by_date": date(2026, 12, 2)},
+        "*",
+        date(2026, 12, 2),
+        "open",
+        "lapsed",
+    ),
+    (
+        "DRC06_REPLY",
+        "SCN_S73",
+        {"financial_years": ["2023-24"]},
+        "*",
+        date(2026, 11, 30),
+        "open",
+        "lapsed",
+    ),
+    (
+        "SCN_PAY_WINDOW",
+        "SCN_S73",
+        {"financial_years": ["2023-24"]},
+        "*",
+        date(2026, 11, 30),
+        "open",
+        "lapsed",
+    ),
+    (
+        "ORDER_DEADLINE",
+        "SCN_S73",
+        {"financial_years": ["2023-24"]},
+        "2023-24",
+        date(2027, 12, 31),
+        "open",
+        "lapsed",
+    ),
+    (
+        "ORDER_PAY_REDUCED_PENALTY",
+        "ORDER_S74",
+        {"communicated_date": date(2026, 10, 31), "tax_cgst": 1000},
+        "*",
+        date(2026, 11, 30),
+        "open",
+        "lapsed",
+    ),
+    (
+        "APL01_APPEAL",
+        "ORDER_S73",
+        {"communicated_date": date(2026, 10, 31), "tax_cgst": 1000},
+        "*",
+        date(2027, 1, 31),
+        "open",
+        "lapsed",
+    ),
+    (
+        "APL01_PREDEPOSIT",
+        "ORDER_S73",
+        {"communicated_date": date(2026, 10, 31), "tax_cgst": 1000},
+        "*",
+        date(2027, 1, 31),
+        "open",
+        "lapsed",
+    ),
+    (
+        "RECOVERY_S78",
+        "ORDER_S73",
+        {"communicated_date": date(2026, 10, 31), "tax_cgst": 1000},
+        "*",
+        date(2027, 1, 31),
+        "open",
+        "lapsed",
+    ),
+    (
+        "RECTIFICATION_S161",
+        "ORDER_S73",
+        {"communicated_date": date(2026, 11, 1), "tax_cgst": 1000},
+        "*",
+        date(2027, 1, 31),
+        "open",
+        "lapsed",
+    ),
+    (
+        "APL05_APPEAL",
+        "ORDER_IN_APPEAL",
+        {"communicated_date": date(2026, 6, 30), "tax_cgst": 1000},
+        "*",
+        date(2026, 9, 30),
+        "open",
+        "lapsed",
+    ),
+    (
+        "APL05_PREDEPOSIT",
+        "ORDER_IN_APPEAL",
+        {"communicated_date": date(2026, 6, 30), "tax_cgst": 1000},
+        "*",
+        date(2026, 9, 30),
+        "open",
+        "lapsed",
+    ),
+    (
+        "APL06_CROSS_OBJECTION",
+        "APL_06_NOTICE",
+        {"communicated_date": date(2026, 11, 1)},
+        "*",
+        date(2026, 12, 16),
+        "open",
+        "lapsed",
+    ),
+    (
+        "HC_APPEAL_S117",
+        "GSTAT_ORDER",
+        {"communicated_date": date(2026, 6, 1)},
+        "*",
+        date(2026, 11, 28),
+        "open",
+        "lapsed",
+    ),
+    (
+        "REMAND_ORDER_S75_3",
+        "REMAND_DIRECTION",
+        {"communicated_date": date(2025, 2, 28)},
+        "*",
+        date(2027, 2, 28),
+        "open",
+        "lapsed",
+    ),
 ]
 
 
@@ -49,8 +154,14 @@ DATED: list[tuple[str, str, dict[str, Any], str, date, str, str]] = [
     ("rule", "kind", "columns", "fy", "last", "on_it", "after"), DATED, ids=[d[0] for d in DATED]
 )
 def test_rule_on_both_sides_of_its_date(
-    engine: Engine, rule: str, kind: str, columns: dict[str, Any], fy: str, last: date,
-    on_it: str, after: str,
+    engine: Engine,
+    rule: str,
+    kind: str,
+    columns: dict[str, Any],
+    fy: str,
+    last: date,
+    on_it: str,
+    after: str,
 ) -> None:
     with engine.begin() as conn:
         m = matter(conn)
@@ -71,7 +182,9 @@ def test_rule_on_both_sides_of_its_date(
         ("SCN_S74", "2020-21", date(2026, 8, 31)),  # 28-02-2027 - 6: month-end reading
     ],
 )
-def test_scn_limitation_defence_on_both_sides(engine: Engine, kind: str, fy: str, last: date) -> None:
+def test_scn_limitation_defence_on_both_sides(
+    engine: Engine, kind: str, fy: str, last: date
+) -> None:
     with engine.begin() as conn:
         m = matter(conn)
         proceeding(conn, m, kind, last, financial_years=[fy], state_code="27")
@@ -90,17 +203,25 @@ def test_scn_limitation_defence_on_both_sides(engine: Engine, kind: str, fy: str
 def test_condonation_window_on_both_sides(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        pid = proceeding(conn, m, "ORDER_S73", date(2026, 10, 30),
-                         communicated_date=date(2026, 10, 31), tax_cgst=1000)
+        pid = proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 10, 30),
+            communicated_date=date(2026, 10, 31),
+            tax_cgst=1000,
+        )
         event(conn, m, pid, "APPEAL_FILED", date(2027, 2, 28))
-    assert one(register(engine, m, date(2027, 3, 1)), "ORDER_S73", "APL01_APPEAL")[
-        "status"
-    ] == "met_late"
+    assert (
+        one(register(engine, m, date(2027, 3, 1)), "ORDER_S73", "APL01_APPEAL")["status"]
+        == "met_late"
+    )
     with engine.begin() as conn:
         conn.execute(text("UPDATE proceeding_events SET event_date = '2027-03-01'"))
-    assert one(register(engine, m, date(2027, 3, 2)), "ORDER_S73", "APL01_APPEAL")[
-        "status"
-    ] == "lapsed"
+    assert (
+        one(register(engine, m, date(2027, 3, 2)), "ORDER_S73", "APL01_APPEAL")["status"]
+        == "lapsed"
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,8 +233,14 @@ def test_pre_deposit_cap_by_the_filing_date(
 ) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        pid = proceeding(conn, m, "ORDER_S74", date(2024, 10, 1),
-                         communicated_date=date(2024, 10, 1), tax_cgst=4_000_000_000)
+        pid = proceeding(
+            conn,
+            m,
+            "ORDER_S74",
+            date(2024, 10, 1),
+            communicated_date=date(2024, 10, 1),
+            tax_cgst=4_000_000_000,
+        )
         event(conn, m, pid, "APPEAL_FILED", filed)
     row = one(register(engine, m, filed), "ORDER_S74", "APL01_PREDEPOSIT")
     assert row["rule_version"] == version and row["amounts"]["cgst"] == cgst
@@ -122,9 +249,17 @@ def test_pre_deposit_cap_by_the_filing_date(
 def test_officer_extension_moves_an_extendable_date(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        pid = proceeding(conn, m, "SCN_S73", date(2026, 10, 31), financial_years=["2023-24"],
-                         reply_by_date=date(2026, 11, 30))
-        event(conn, m, pid, "EXTENSION_GRANTED", date(2026, 11, 25), new_due_date=date(2026, 12, 15))
+        pid = proceeding(
+            conn,
+            m,
+            "SCN_S73",
+            date(2026, 10, 31),
+            financial_years=["2023-24"],
+            reply_by_date=date(2026, 11, 30),
+        )
+        event(
+            conn, m, pid, "EXTENSION_GRANTED", date(2026, 11, 25), new_due_date=date(2026, 12, 15)
+        )
     row = one(register(engine, m, date(2026, 12, 1)), "SCN_S73", "DRC06_REPLY")
     assert (row["due_date"], row["status"]) == (date(2026, 12, 15), "open")
 
@@ -132,8 +267,14 @@ def test_officer_extension_moves_an_extendable_date(engine: Engine) -> None:
 def test_a_stay_adds_the_days_it_overlaps(engine: Engine) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        pid = proceeding(conn, m, "ORDER_S73", date(2026, 10, 30),
-                         communicated_date=date(2026, 10, 31), tax_cgst=1000)
+        pid = proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 10, 30),
+            communicated_date=date(2026, 10, 31),
+            tax_cgst=1000,
+        )
         event(conn, m, pid, "STAY_GRANTED", date(2026, 11, 10))
         event(conn, m, pid, "STAY_VACATED", date(2026, 11, 19))
     row = one(register(engine, m, date(2026, 12, 1)), "ORDER_S73", "APL01_APPEAL")
@@ -141,7 +282,9 @@ def test_a_stay_adds_the_days_it_overlaps(engine: Engine) -> None:
     assert any(n.startswith("excluded: 10 days") for n in row["notes"])
 
 
-def test_uncertain_rules_are_off_by_default_and_a_practice_can_switch_one_on(engine: Engine) -> None:
+def test_uncertain_rules_are_off_by_default_and_a_practice_can_switch_one_on(
+    engine: Engine,
+) -> None:
     with engine.begin() as conn:
         m = matter(conn)
         proceeding(conn, m, "SCN_S74A", date(2028, 3, 15), financial_years=["2024-25"])

@@ -35,8 +35,16 @@ def test_a_rerun_at_the_same_moment_changes_and_sends_nothing(
 ) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "ORDER_S73", date(2026, 11, 3), communicated_date=date(2026, 11, 4),
-                   tax_cgst=710000, tax_sgst=710000, reference_no="ZD3311260012345")
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=710000,
+            tax_sgst=710000,
+            reference_no="ZD3311260012345",
+        )
         proceeding(conn, m, "SCN_S73", date(2026, 10, 21), financial_years=["2022-23"])
     first = run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 5)))
     assert first.status == "success"
@@ -58,8 +66,10 @@ def test_a_changed_communication_date_recomputes_and_is_logged(
         pid = proceeding(conn, m, "ORDER_S73", date(2026, 11, 3), tax_cgst=1000)
     run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
     with engine.begin() as conn:
-        conn.execute(text("UPDATE proceedings SET communicated_date = '2026-11-04' WHERE id = :p"),
-                     {"p": pid})
+        conn.execute(
+            text("UPDATE proceedings SET communicated_date = '2026-11-04' WHERE id = :p"),
+            {"p": pid},
+        )
     outcome = run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
     assert outcome.results["dueDatesChanged"] >= 1
     with engine.connect() as conn:
@@ -81,8 +91,16 @@ def test_thresholds_fire_once_and_admins_join_from_t_minus_7(
 ) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        proceeding(conn, m, "ORDER_S73", date(2026, 11, 3), communicated_date=date(2026, 11, 4),
-                   tax_cgst=710000, tax_sgst=710000, reference_no="ZD3311260012345")
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=710000,
+            tax_sgst=710000,
+            reference_no="ZD3311260012345",
+        )
     # T-30 for APL01 (due 04-02-2027): owner and representative, no partner.
     run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 5)))
     t30 = [n for n in _notifications(engine) if "APL01_APPEAL" in n.dedup_key]
@@ -100,19 +118,29 @@ def test_thresholds_fire_once_and_admins_join_from_t_minus_7(
     assert len([n for n in _notifications(engine) if "APL01_APPEAL" in n.dedup_key]) == 2
     # T-7: the partner is told too.
     run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 28)))
-    t7 = [n for n in _notifications(engine) if ":T-7:" in n.dedup_key and "APL01_APPEAL:" in n.dedup_key]
+    t7 = [
+        n
+        for n in _notifications(engine)
+        if ":T-7:" in n.dedup_key and "APL01_APPEAL:" in n.dedup_key
+    ]
     assert {n.user_id for n in t7} == {m.owner, m.advocate, m.admin}
     deposit = next(n for n in _notifications(engine) if "APL01_PREDEPOSIT" in n.dedup_key)
     assert deposit.payload["amount"] == "₹1,42,000"
     assert deposit.payload["amounts"] == {"cgst": "₹71,000", "sgst": "₹71,000"}
     # T+1: lapsed, condonable until 04-03-2027, partner always.
     run_job(settings, "limitation-watch", as_of=morning(date(2027, 2, 5)))
-    lapsed = [e for e in _events(engine) if e.event_type == "limitation_lapsed"
-              and e.payload["rule_id"] == "APL01_APPEAL"]
+    lapsed = [
+        e
+        for e in _events(engine)
+        if e.event_type == "limitation_lapsed" and e.payload["rule_id"] == "APL01_APPEAL"
+    ]
     assert len(lapsed) == 1 and lapsed[0].payload["outer_date"] == "2027-03-04"
     run_job(settings, "limitation-watch", as_of=morning(date(2027, 2, 25)))
-    closing = [e for e in _events(engine) if e.event_type == "condonation_closing"
-               and e.payload["rule_id"] == "APL01_APPEAL"]
+    closing = [
+        e
+        for e in _events(engine)
+        if e.event_type == "condonation_closing" and e.payload["rule_id"] == "APL01_APPEAL"
+    ]
     assert [e.payload["threshold"] for e in closing] == ["outer-7"]
 
 
@@ -121,8 +149,9 @@ def test_a_defence_and_the_adjournment_cap_are_findings_for_a_lawyer(
 ) -> None:
     with engine.begin() as conn:
         m = matter(conn)
-        pid = proceeding(conn, m, "SCN_S73", date(2026, 10, 21), financial_years=["2022-23"],
-                         state_code="33")
+        pid = proceeding(
+            conn, m, "SCN_S73", date(2026, 10, 21), financial_years=["2022-23"], state_code="33"
+        )
         for day in (date(2026, 11, 1), date(2026, 11, 10)):
             event(conn, m, pid, "ADJOURNMENT_GRANTED", day, sought_by="taxpayer")
     run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
@@ -135,8 +164,11 @@ def test_a_defence_and_the_adjournment_cap_are_findings_for_a_lawyer(
     assert ("limitation_defence_found", "defence") in kinds
     assert ("adjournment_cap_reached", "warning") in kinds
     assert ("adjournment_cap_reached", "cap") in kinds
-    defence = next(n for n in _notifications(engine) if "SCN_LIMITATION_DEFENCE" in n.dedup_key
-                   and n.user_id == m.admin)
+    defence = next(
+        n
+        for n in _notifications(engine)
+        if "SCN_LIMITATION_DEFENCE" in n.dedup_key and n.user_id == m.admin
+    )
     assert defence.payload["event_type"] == "limitation_defence_found"
     cap = [n for n in _notifications(engine) if ":cap" in n.dedup_key]
     assert {n.user_id for n in cap} == {m.owner, m.advocate, m.admin}
@@ -146,15 +178,18 @@ def test_another_practice_is_untouched(engine: Engine, settings: Settings) -> No
     with engine.begin() as conn:
         mine, theirs = matter(conn), matter(conn)
         proceeding(conn, mine, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20))
-        proceeding(conn, theirs, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20))
-    run_job(settings, "limitation-watch", as_of=morning(date(2026, 12, 10)),
-            tenants=(mine.tenant_id,))
+        proceeding(
+            conn, theirs, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20)
+        )
+    run_job(
+        settings, "limitation-watch", as_of=morning(date(2026, 12, 10)), tenants=(mine.tenant_id,)
+    )
     with engine.connect() as conn:
         tenants = conn.execute(text("SELECT DISTINCT tenant_id FROM limitation_dates")).scalars()
         assert set(tenants) == {mine.tenant_id}
-        assert set(conn.execute(text("SELECT DISTINCT tenant_id FROM notifications")).scalars()) == {
-            mine.tenant_id
-        }
+        assert set(
+            conn.execute(text("SELECT DISTINCT tenant_id FROM notifications")).scalars()
+        ) == {mine.tenant_id}
 
 
 def test_missing_inputs_are_findings_and_counted(engine: Engine, settings: Settings) -> None:
@@ -178,11 +213,19 @@ def test_digest_items_and_hearings_without_outcome(engine: Engine, settings: Set
     with engine.begin() as conn:
         m = matter(conn)
         proceeding(conn, m, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20))
-        proceeding(conn, m, "ORDER_S73", date(2026, 9, 1), communicated_date=date(2026, 9, 1),
-                   tax_cgst=1000)
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 9, 1),
+            communicated_date=date(2026, 9, 1),
+            tax_cgst=1000,
+        )
         conn.execute(
-            text("INSERT INTO hearings (tenant_id, case_id, hearing_date) "
-                 "VALUES (:t, :c, '2026-12-10 05:00+00')"),
+            text(
+                "INSERT INTO hearings (tenant_id, case_id, hearing_date) "
+                "VALUES (:t, :c, '2026-12-10 05:00+00')"
+            ),
             {"t": m.tenant_id, "c": m.case_id},
         )
     as_of = morning(date(2026, 12, 14))
@@ -201,8 +244,9 @@ def test_demo_generator_shows_every_status(engine: Engine, settings: Settings) -
 
     anchor = datetime(2026, 11, 29, 1, 30, tzinfo=IST)
     with engine.begin() as conn:
-        summary = demo_data.load(conn, tenants=4, seed=7, tasks_per_tenant=150, anchor=anchor,
-                                 reset=False)
+        summary = demo_data.load(
+            conn, tenants=4, seed=7, tasks_per_tenant=150, anchor=anchor, reset=False
+        )
         ids = [r[0] for r in conn.execute(text("SELECT id FROM tenants"))]
         made = demo.generate(conn, ids, anchor)
         again = demo.generate(conn, ids, anchor)

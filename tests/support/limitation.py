@@ -38,24 +38,39 @@ def matter(conn: Connection, *, tz: str = "Asia/Kolkata") -> Matter:
         ),
         {"id": client, "t": t},
     )
-    case = factory.case(conn, t, owner=owner, assigned_to=advocate, number="DRC-01/2022-23/00100006")
+    case = factory.case(
+        conn, t, owner=owner, assigned_to=advocate, number="DRC-01/2022-23/00100006"
+    )
     conn.execute(text("UPDATE cases SET client_id = :c WHERE id = :id"), {"c": client, "id": case})
     return Matter(t, case, owner, advocate, admin)
 
 
 def proceeding(conn: Connection, m: Matter, kind: str, issue: date, **columns: Any) -> uuid.UUID:
     pid = uuid.uuid4()
-    values = {"id": pid, "tenant_id": m.tenant_id, "case_id": m.case_id, "kind": kind,
-              "issue_date": issue, **columns}
+    values = {
+        "id": pid,
+        "tenant_id": m.tenant_id,
+        "case_id": m.case_id,
+        "kind": kind,
+        "issue_date": issue,
+        **columns,
+    }
     names = ", ".join(values)
     binds = ", ".join(f":{k}" for k in values)
     conn.execute(text(f"INSERT INTO proceedings ({names}) VALUES ({binds})"), values)
     return pid
 
 
-def event(conn: Connection, m: Matter, pid: uuid.UUID, kind: str, day: date, **columns: Any) -> None:
-    values = {"tenant_id": m.tenant_id, "proceeding_id": pid, "kind": kind, "event_date": day,
-              **columns}
+def event(
+    conn: Connection, m: Matter, pid: uuid.UUID, kind: str, day: date, **columns: Any
+) -> None:
+    values = {
+        "tenant_id": m.tenant_id,
+        "proceeding_id": pid,
+        "kind": kind,
+        "event_date": day,
+        **columns,
+    }
     names = ", ".join(values)
     binds = ", ".join(f":{k}" for k in values)
     conn.execute(text(f"INSERT INTO proceeding_events ({names}) VALUES ({binds})"), values)
@@ -80,7 +95,9 @@ def register(engine: Engine, m: Matter, day: date) -> dict[tuple[str, str], dict
         return {(f"{r['pkind']}/{r['rule_id']}", r["fy"]): dict(r) for r in rows}
 
 
-def one(found: dict[tuple[str, str], dict[str, Any]], kind: str, rule: str, fy: str = "*") -> dict[str, Any]:
+def one(
+    found: dict[tuple[str, str], dict[str, Any]], kind: str, rule: str, fy: str = "*"
+) -> dict[str, Any]:
     return found[(f"{kind}/{rule}", fy)]
 
 

@@ -104,7 +104,10 @@ def test_a_holiday_never_moves_the_date_it_only_warns() -> None:
 def test_previous_working_day_is_a_weekday_before(day: date) -> None:
     before = dates.previous_working_day(day)
     assert before < day and before.weekday() < 5
-    assert all(d.weekday() >= 5 for d in (before + timedelta(days=i) for i in range(1, (day - before).days)))
+    assert all(
+        d.weekday() >= 5
+        for d in (before + timedelta(days=i) for i in range(1, (day - before).days))
+    )
 
 
 def test_ambiguity_takes_the_earliest_for_own_deadlines_and_latest_for_a_defence() -> None:
