@@ -4,8 +4,10 @@ Runs at 07:30 (before hearing-reminders at 08:00 and the digest at 09:00), and a
 demand after data entry. For the run's practices, in a handful of set-based statements
 (gstjobs.limitation.compute and .alerts):
 
-1. compute every (proceeding, rule, financial year) into ``limitation_dates``; only
-   changed rows are written, a changed due date is logged in ``audit_log`` (old, new);
+1. compute every (proceeding, rule, financial year) into ``limitation_dates``: afresh
+   for the proceedings whose inputs (or the rules and reference data) changed since the
+   last run, a status refresh for the others; only changed rows are written, and a
+   changed due date is logged in ``audit_log`` (old, new);
 2. emit the day's events (thresholds, lapses, closing condonation windows, defences,
    the adjournment cap) once per threshold and date, and queue a ``limitation_alert``
    for each new one.
@@ -34,7 +36,8 @@ def run(conn: Connection, ctx: JobContext) -> Results:
     scanned, missing = findings.scan_counts(conn, tenants)
     return {
         "proceedingsScanned": scanned,
-        "datesComputed": computed.computed,
+        "datesComputed": computed.dates,
+        "datesRecomputed": computed.recomputed,
         "datesChanged": computed.written,
         "dueDatesChanged": computed.due_changed,
         "datesRemoved": computed.removed,

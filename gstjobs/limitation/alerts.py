@@ -15,6 +15,12 @@ what is due to fire today into a temporary table:
 
 Each event's key is ``rule:proceeding:fy:threshold:date``, unique per tenant in
 ``automation_events``: a threshold fires once per due date, and a re-run fires nothing.
+Only rows that can fire are read: those of proceedings recomputed in this run
+(``limitation_todo``, so the job's compute step runs first) and the bands around today
+(due within 30 days, lapsed in the last 7, condonation closing within 7); a date that
+passed while the job did not run for over a week is not alerted late, but stays in the
+register, the digest's overdue block and ``limitation list``.
+
 A second statement inserts the new events and, for those alone, queues one
 ``limitation_alert`` per recipient and channel (``notify.outbox.per_channel``): the
 matter's owner and appearing representative always; the practice's admins from the
@@ -90,6 +96,12 @@ FIRE = text(
         JOIN proceedings p ON p.id = d.proceeding_id AND p.status = 'open'
         WHERE d.tenant_id = ANY(:tenants)
           AND d.status IN ('open', 'lapsed', 'defence_found')
+          -- What can fire today: rows just recomputed (new or changed inputs), and the
+          -- bands around today (a threshold within 30 days, a lapse in the last 7, a
+          -- condonation window closing within 7). Everything else fired before.
+          AND (d.proceeding_id IN (SELECT t.proceeding_id FROM limitation_todo t)
+               OR d.due_date BETWEEN l.today - 7 AND l.today + 30
+               OR d.outer_date BETWEEN l.today AND l.today + 7)
     ), fired AS (
         SELECT w.*, 'limitation_approaching' AS event_type, 'T-' || t.thr AS label,
                w.due_date AS key_date, w.admins_from IS NOT NULL
@@ -144,17 +156,25 @@ FIRE = text(
                    END AS count
         ) AS n
         WHERE p.tenant_id = ANY(:tenants) AND p.status = 'open'
+          AND p.id IN (SELECT t.proceeding_id FROM limitation_todo t)
           AND COALESCE(s.enabled, r.enabled_by_default)
           AND n.count >= (r.params ->> 'warn_at')::int
     ), everything AS (
-        SELECT * FROM fired
-        UNION ALL
-        SELECT * FROM adjourned
+        -- Only what has not fired yet: messages are built for new events alone.
+        SELECT x.*,
+               x.rule_id || ':' || x.proceeding_id::text || ':' || x.fy || ':' || x.label
+                   || CASE WHEN x.key_date IS NOT NULL THEN ':' || x.key_date::text ELSE '' END
+                   AS dedup_key
+        FROM (SELECT * FROM fired UNION ALL SELECT * FROM adjourned) AS x
+        WHERE NOT EXISTS (
+            SELECT 1 FROM automation_events e
+            WHERE e.tenant_id = x.tenant_id AND e.event_type = x.event_type
+              AND e.dedup_key = x.rule_id || ':' || x.proceeding_id::text || ':' || x.fy
+                                || ':' || x.label
+                                || CASE WHEN x.key_date IS NOT NULL
+                                        THEN ':' || x.key_date::text ELSE '' END)
     )
-    SELECT f.tenant_id, f.event_type, f.proceeding_id, f.admins,
-           f.rule_id || ':' || f.proceeding_id::text || ':' || f.fy || ':' || f.label
-               || CASE WHEN f.key_date IS NOT NULL THEN ':' || f.key_date::text ELSE '' END
-               AS dedup_key,
+    SELECT f.tenant_id, f.event_type, f.proceeding_id, f.admins, f.dedup_key,
            jsonb_strip_nulls(jsonb_build_object(
                'rule_id', f.rule_id, 'proceeding_id', f.proceeding_id, 'case_id', c.id,
                'fy', NULLIF(f.fy, '*'), 'threshold', f.label, 'kind', f.kind,
@@ -252,6 +272,7 @@ def fire(
         "template": TEMPLATE,
         "condonation": list(CONDONATION_THRESHOLDS),
     }
+    conn.execute(text("SET LOCAL jit = off"))  # see compute.compute
     conn.execute(text("DROP TABLE IF EXISTS limitation_fired"))
     conn.execute(FIRE, params)
     conn.execute(text("ANALYZE limitation_fired"))

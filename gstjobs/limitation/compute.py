@@ -51,6 +51,7 @@ COMPUTE = text(
                p.communicated_date IS NULL AS comm_assumed
         FROM proceedings p
         JOIN local l ON l.tenant_id = p.tenant_id
+        JOIN limitation_todo t ON t.proceeding_id = p.id
         WHERE p.tenant_id = ANY(:tenants) AND p.status = 'open'
     ), done AS (
         -- The first date each event kind (or child proceeding kind) happened, per
@@ -63,12 +64,12 @@ COMPUTE = text(
                    max(e.new_due_date) FILTER (WHERE e.kind = 'ORDER_TIME_EXTENDED')
                        AS order_extended
             FROM proceeding_events e
-            WHERE e.tenant_id = ANY(:tenants)
+            JOIN limitation_todo t ON t.proceeding_id = e.proceeding_id
             GROUP BY e.proceeding_id, e.kind
             UNION ALL
             SELECT c.parent_id, c.kind, min(c.issue_date), NULL, NULL
             FROM proceedings c
-            WHERE c.tenant_id = ANY(:tenants) AND c.parent_id IS NOT NULL
+            JOIN limitation_todo t ON t.proceeding_id = c.parent_id
             GROUP BY c.parent_id, c.kind
         ) AS d
         GROUP BY d.proceeding_id
@@ -94,7 +95,7 @@ COMPUTE = text(
             WHERE s.tenant_id = ANY(:tenants) AND s.kind = 'STAY_GRANTED'
         ) AS x
         GROUP BY x.proceeding_id
-    ), candidates AS (
+    ), candidates AS MATERIALIZED (
         SELECT p.id AS proceeding_id, p.tenant_id, p.case_id, p.kind AS pkind, p.issue_date,
                p.comm, p.comm_assumed, p.reply_by_date, p.state_code, p.district, p.timezone,
                p.today,
@@ -104,9 +105,10 @@ COMPUTE = text(
                r.source, r.met_by || r.met_by_children AS met_kinds,
                r.effective_from, r.effective_to,
                f.fy, d.first_dates, d.extended_to, d.order_extended_to, x.spans,
-               (SELECT min((d.first_dates ->> k)::date)
-                FROM unnest(ARRAY['APPEAL_FILED', 'APL_01_FILED', 'APL_05_FILED',
-                                  'HC_APPEAL_FILED']) AS k) AS filed
+               CASE WHEN d.first_dates IS NOT NULL THEN
+                   (SELECT min((d.first_dates ->> k)::date)
+                    FROM unnest(ARRAY['APPEAL_FILED', 'APL_01_FILED', 'APL_05_FILED',
+                                      'HC_APPEAL_FILED']) AS k) END AS filed
         FROM p
         JOIN limitation_rules r
           ON p.kind = ANY(r.applies_to)
@@ -135,11 +137,14 @@ COMPUTE = text(
                     WHEN c.anchor = 'issue_date' THEN c.issue_date
                     ELSE c.comm END)
               BETWEEN c.effective_from AND COALESCE(c.effective_to, DATE 'infinity')
-    ), fy_dates AS (
-        SELECT v.*, a.fy_due, a.fy_ambiguous, a.fy_confidence, a.fy_source,
-               o.override_date, o.override_source, o.override_contested,
-               n.notified, n.notified_confidence, n.notified_source
-        FROM versioned v
+    ), fy_keys AS MATERIALIZED (
+        -- The annual return's due date and any override, once per distinct financial
+        -- year, section, state and district (a few hundred), not once per row.
+        SELECT v.fy, v.pkind, v.state_code, v.district, a.fy_due, a.fy_ambiguous,
+               a.fy_confidence, a.fy_source, o.override_date, o.override_source,
+               o.override_contested
+        FROM (SELECT DISTINCT c.fy, c.pkind, c.state_code, c.district
+              FROM candidates c WHERE c.fy <> '*') AS v
         LEFT JOIN LATERAL (
             SELECT max(a.due_date) AS fy_due, count(DISTINCT a.due_date) > 1 AS fy_ambiguous,
                    ({_WORST})[max(array_position({_WORST}, a.confidence))] AS fy_confidence,
@@ -170,6 +175,15 @@ COMPUTE = text(
             WHERE v.fy <> '*' AND o.fy = v.fy AND o.section = v.pkind AND o.what = 'order_by'
               AND (o.state_code IS NULL OR v.state_code IS NULL OR o.state_code = v.state_code)
         ) AS o ON true
+    ), fy_dates AS (
+        SELECT v.*, k.fy_due, k.fy_ambiguous, k.fy_confidence, k.fy_source,
+               k.override_date, k.override_source, k.override_contested,
+               n.notified, n.notified_confidence, n.notified_source
+        FROM versioned v
+        LEFT JOIN fy_keys k
+          ON k.fy = v.fy AND k.pkind = v.pkind
+         AND COALESCE(k.state_code, '') = COALESCE(v.state_code, '')
+         AND COALESCE(k.district, '') = COALESCE(v.district, '')
         LEFT JOIN LATERAL (
             SELECT max(n.date) AS notified,
                    ({_WORST})[max(array_position({_WORST}, n.confidence))]
@@ -252,13 +266,14 @@ COMPUTE = text(
                     THEN d.extended_to ELSE d.computed_due END AS base_due
         FROM dated d
         WHERE d.computed_due IS NOT NULL
-    ), shifted AS (
+    ), shifted AS MATERIALIZED (
         SELECT e.*,
-               COALESCE((SELECT sum(upper(s * daterange(e.anchor_date, e.base_due, '[]'))
-                                    - lower(s * daterange(e.anchor_date, e.base_due, '[]')))
-                         FROM unnest(e.spans) AS s), 0)::int AS excluded_days
+               CASE WHEN e.spans IS NULL THEN 0 ELSE
+                   COALESCE((SELECT sum(upper(s * daterange(e.anchor_date, e.base_due, '[]'))
+                                        - lower(s * daterange(e.anchor_date, e.base_due, '[]')))
+                             FROM unnest(e.spans) AS s), 0)::int END AS excluded_days
         FROM extended e
-    ), final AS (
+    ), totals AS MATERIALIZED (
         SELECT s.*, s.base_due + s.excluded_days AS due,
                CASE WHEN s.outer_months IS NOT NULL OR s.outer_days IS NOT NULL THEN
                    -- Condonation from the statutory period; where a notified date moved
@@ -269,8 +284,9 @@ COMPUTE = text(
                          gstjobs_add_months(s.plain, COALESCE(s.outer_months, 0))
                              + COALESCE(s.outer_days, 0)) + s.excluded_days
                END AS outer_date,
-               (SELECT min((s.first_dates ->> k)::date) FROM unnest(s.met_kinds) AS k)
-                   AS met_date,
+               CASE WHEN s.first_dates IS NOT NULL THEN
+                   (SELECT min((s.first_dates ->> k)::date) FROM unnest(s.met_kinds) AS k)
+               END AS met_date,
                CASE WHEN s.method = 'predeposit' THEN (
                    SELECT jsonb_build_object(
                        'admitted', COALESCE(s.admitted_tax, 0),
@@ -299,6 +315,13 @@ COMPUTE = text(
                                             AS total) AS t) AS q) AS h)
                END AS amounts
         FROM shifted s
+    ), final AS (
+        SELECT t.*,
+               CASE WHEN t.amounts IS NOT NULL THEN
+                   (SELECT sum(COALESCE(v.value::numeric, 0))
+                    FROM jsonb_each_text(t.amounts) AS v)
+               END AS amount
+        FROM totals t
     )
     SELECT f.tenant_id, f.proceeding_id, f.rule_id, f.fy, f.case_id, f.version AS rule_version,
            f.kind, f.due,
@@ -326,9 +349,7 @@ COMPUTE = text(
                           THEN f.override_source END,
                      CASE WHEN f.notified IS NOT NULL AND f.notified > f.plain
                           THEN f.notified_source END) AS source,
-           CASE WHEN f.amounts IS NOT NULL THEN
-               (SELECT sum(COALESCE(v.value::numeric, 0)) FROM jsonb_each_text(f.amounts) AS v)
-           END AS amount,
+           f.amount,
            f.amounts,
            array_remove(ARRAY[
                CASE WHEN f.assumed THEN 'assumed: communication date unknown, issue date used' END,
@@ -349,9 +370,7 @@ COMPUTE = text(
            CASE
              WHEN f.kind = 'defence' THEN
                  CASE WHEN f.issue_date > f.due THEN 'defence_found' ELSE 'not_applicable' END
-             WHEN f.method = 'predeposit'
-                  AND (SELECT sum(COALESCE(v.value::numeric, 0))
-                       FROM jsonb_each_text(f.amounts) AS v) = 0 THEN 'not_applicable'
+             WHEN f.method = 'predeposit' AND f.amount = 0 THEN 'not_applicable'
              WHEN f.met_date IS NOT NULL AND f.met_date <= f.due THEN 'met'
              WHEN f.met_date IS NOT NULL AND f.outer_date IS NOT NULL
                   AND f.met_date <= f.outer_date THEN 'met_late'
@@ -425,39 +444,146 @@ UPSERT = text(
     """
 )
 
+TODO = text(
+    """
+    CREATE TEMP TABLE limitation_todo ON COMMIT DROP AS
+    WITH fingerprint AS MATERIALIZED (
+        -- Everything a date depends on beyond the proceeding itself: the rules (and the
+        -- versions in force around the run's day, so crossing an effective date
+        -- recomputes), the reference data and the holidays.
+        SELECT md5(concat_ws('|',
+            (SELECT string_agg(r::text, ',' ORDER BY r.rule_id, r.version)
+             FROM limitation_rules r),
+            (SELECT string_agg(r.rule_id || ':' || r.version || '@'
+                                   || (d::date - CAST(:as_of AS timestamptz)::date), ','
+                               ORDER BY r.rule_id, r.version, d)
+             FROM limitation_rules r
+             CROSS JOIN generate_series(CAST(:as_of AS timestamptz)::date - 1,
+                                        CAST(:as_of AS timestamptz)::date + 1,
+                                        interval '1 day') AS d
+             WHERE d::date BETWEEN r.effective_from AND COALESCE(r.effective_to, 'infinity')),
+            (SELECT string_agg(a::text, ',' ORDER BY a.id) FROM annual_return_due_dates a),
+            (SELECT string_agg(o::text, ',' ORDER BY o.id) FROM limitation_overrides o),
+            (SELECT string_agg(n::text, ',' ORDER BY n.id) FROM notified_dates n),
+            (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM limitation_exclusions x),
+            (SELECT string_agg(h::text, ',' ORDER BY h.id) FROM holidays h))) AS global
+    ), ev AS (
+        SELECT e.proceeding_id,
+               md5(string_agg(concat_ws('/', e.kind, e.event_date, e.sought_by, e.new_due_date,
+                                        e.amount), ',' ORDER BY e.id)) AS h,
+               max(e.event_date) FILTER (WHERE e.kind = 'STAY_GRANTED')
+                   > COALESCE(max(e.event_date) FILTER (WHERE e.kind = 'STAY_VACATED'),
+                              DATE '-infinity') AS open_stay
+        FROM proceeding_events e
+        WHERE e.tenant_id = ANY(:tenants)
+        GROUP BY e.proceeding_id
+    ), children AS (
+        SELECT c.parent_id, md5(string_agg(c.kind || c.issue_date, ','
+                                           ORDER BY c.kind, c.issue_date)) AS h
+        FROM proceedings c
+        WHERE c.tenant_id = ANY(:tenants) AND c.parent_id IS NOT NULL
+        GROUP BY c.parent_id
+    ), adjourned AS (
+        -- Adjourned hearings count towards the s.75(5) cap when no adjournment is
+        -- recorded as an event: a change in them must recompute the proceeding.
+        SELECT h.case_id, count(*) AS n
+        FROM hearings h
+        WHERE h.tenant_id = ANY(:tenants) AND h.status = 'Adjourned'
+        GROUP BY h.case_id
+    ), settings AS (
+        SELECT s.tenant_id, md5(string_agg(s::text, ',' ORDER BY s.rule_id)) AS h
+        FROM limitation_rule_settings s
+        WHERE s.tenant_id = ANY(:tenants)
+        GROUP BY s.tenant_id
+    ), hashed AS (
+        SELECT p.id, p.tenant_id,
+               md5(concat_ws('|', f.global, p.kind, p.case_id, p.parent_id, p.issue_date,
+                             p.communicated_date, p.reply_by_date, p.financial_years::text,
+                             p.state_code, p.district, p.tax_cgst, p.tax_sgst, p.tax_igst,
+                             p.cess, p.penalty, p.admitted_tax, p.status, ev.h, ch.h, st.h,
+                             tn.timezone, ad.n,
+                             CASE WHEN ev.open_stay THEN l.today::text END)) AS h
+        FROM proceedings p
+        JOIN tenants tn ON tn.id = p.tenant_id
+        CROSS JOIN LATERAL (
+            SELECT (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
+        ) AS l
+        CROSS JOIN fingerprint f
+        LEFT JOIN ev ON ev.proceeding_id = p.id
+        LEFT JOIN children ch ON ch.parent_id = p.id
+        LEFT JOIN settings st ON st.tenant_id = p.tenant_id
+        LEFT JOIN adjourned ad ON ad.case_id = p.case_id
+        WHERE p.tenant_id = ANY(:tenants) AND p.status = 'open'
+    )
+    SELECT h.id AS proceeding_id, h.tenant_id, h.h AS inputs_hash
+    FROM hashed h
+    LEFT JOIN limitation_inputs i ON i.proceeding_id = h.id
+    WHERE i.inputs_hash IS DISTINCT FROM h.h
+    """
+)
+
 REMOVE_STALE = text(
     """
     DELETE FROM limitation_dates l
-    USING proceedings p
-    WHERE l.tenant_id = ANY(:tenants) AND p.id = l.proceeding_id AND p.status = 'open'
+    USING limitation_todo t
+    WHERE l.proceeding_id = t.proceeding_id
       AND NOT EXISTS (SELECT 1 FROM limitation_computed c
                       WHERE c.proceeding_id = l.proceeding_id AND c.rule_id = l.rule_id
                         AND c.fy = l.fy)
     """
 )
 
+REMEMBER_INPUTS = text(
+    """
+    INSERT INTO limitation_inputs AS i (proceeding_id, tenant_id, inputs_hash)
+    SELECT t.proceeding_id, t.tenant_id, t.inputs_hash FROM limitation_todo t
+    ON CONFLICT (proceeding_id) DO UPDATE SET inputs_hash = EXCLUDED.inputs_hash
+    """
+)
+
+REFRESH_STATUS = text(
+    """
+    -- Rows not recomputed: only an unmet date's open/lapsed status depends on the day.
+    UPDATE limitation_dates d
+    SET status = CASE WHEN l.today > d.due_date THEN 'lapsed' ELSE 'open' END,
+        computed_at = CAST(:as_of AS timestamptz)
+    FROM (SELECT tn.id AS tenant_id,
+                 (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
+          FROM tenants tn WHERE tn.id = ANY(:tenants)) AS l
+    WHERE d.tenant_id = l.tenant_id
+      AND d.status IN ('open', 'lapsed') AND d.met_date IS NULL
+      AND d.status <> CASE WHEN l.today > d.due_date THEN 'lapsed' ELSE 'open' END
+      AND NOT EXISTS (SELECT 1 FROM limitation_todo t WHERE t.proceeding_id = d.proceeding_id)
+    """
+)
+
 COUNTS = text(
     f"""
-    SELECT (SELECT count(*) FROM limitation_computed) AS computed,
-           count(*) FILTER (WHERE c.status = 'open' AND c.due - l.today BETWEEN 0 AND 7
-                            AND c.kind IN {PRACTICE_KINDS}) AS due_in_7,
-           count(*) FILTER (WHERE c.status = 'lapsed' AND c.due = l.today - 1
-                            AND c.kind IN {PRACTICE_KINDS}) AS lapsed_today,
-           count(*) FILTER (WHERE c.status = 'lapsed' AND c.outer_date >= l.today
-                            AND c.kind IN {PRACTICE_KINDS}) AS in_condonation,
-           count(*) FILTER (WHERE c.status = 'defence_found') AS defences
-    FROM limitation_computed c
+    SELECT count(*) AS dates,
+           count(*) FILTER (WHERE d.status = 'open' AND d.due_date - l.today BETWEEN 0 AND 7
+                            AND d.kind IN {PRACTICE_KINDS}) AS due_in_7,
+           count(*) FILTER (WHERE d.status = 'lapsed' AND d.due_date = l.today - 1
+                            AND d.kind IN {PRACTICE_KINDS}) AS lapsed_today,
+           count(*) FILTER (WHERE d.status = 'lapsed' AND d.outer_date >= l.today
+                            AND d.kind IN {PRACTICE_KINDS}) AS in_condonation,
+           count(*) FILTER (WHERE d.status = 'defence_found') AS defences
+    FROM limitation_dates d
+    JOIN proceedings p ON p.id = d.proceeding_id AND p.status = 'open'
     JOIN (SELECT tn.id AS tenant_id,
                  (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
-          FROM tenants tn WHERE tn.id = ANY(:tenants)) AS l ON l.tenant_id = c.tenant_id
+          FROM tenants tn WHERE tn.id = ANY(:tenants)) AS l ON l.tenant_id = d.tenant_id
     """
 )
 
 
 @dataclass(frozen=True)
 class Computed:
-    computed: int
+    dates: int
+    """Rows of the register for the open proceedings, after the run."""
+    recomputed: int
+    """Rows computed afresh (proceedings whose inputs changed)."""
     written: int
+    """Rows inserted, updated or re-dated, plus statuses refreshed."""
     due_changed: int
     removed: int
     due_in_7: int
@@ -469,17 +595,28 @@ class Computed:
 def compute(
     conn: Connection, tenants: list[object], as_of: datetime, *, run_id: int, job_name: str
 ) -> Computed:
-    """Recompute the register of ``tenants`` as of ``as_of`` inside the caller's transaction."""
+    """Bring the register of ``tenants`` up to ``as_of`` inside the caller's transaction."""
     params = {"tenants": tenants, "as_of": as_of, "run_id": run_id, "job_name": job_name}
-    conn.execute(text("DROP TABLE IF EXISTS limitation_computed"))
+    # These statements are long expressions over many rows: PostgreSQL's JIT spends
+    # ~30 s compiling them (measured) to save well under a second. Off, for this
+    # transaction only.
+    conn.execute(text("SET LOCAL jit = off"))
+    for table in ("limitation_todo", "limitation_computed"):
+        conn.execute(text(f"DROP TABLE IF EXISTS {table}"))  # our constant names
+    conn.execute(TODO, params)
+    conn.execute(text("ANALYZE limitation_todo"))
     conn.execute(COMPUTE, params)
     conn.execute(text("ANALYZE limitation_computed"))
+    recomputed = conn.execute(text("SELECT count(*) FROM limitation_computed")).scalar_one()
     upsert = conn.execute(UPSERT, params).one()
     removed = conn.execute(REMOVE_STALE, params).rowcount
+    refreshed = conn.execute(REFRESH_STATUS, params).rowcount
+    conn.execute(REMEMBER_INPUTS, params)
     counts = conn.execute(COUNTS, params).one()
     return Computed(
-        counts.computed,
-        upsert.written,
+        counts.dates,
+        recomputed,
+        upsert.written + refreshed,
         upsert.due_changed,
         removed,
         counts.due_in_7,

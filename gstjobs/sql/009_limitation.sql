@@ -488,3 +488,13 @@ INSERT INTO limitation_rules (rule_id, version, title, forum, applies_to, method
  '{}', 'The refund may be rejected.', 'Rule 92(3) CGST Rules (15 days)', 'uncertain', false,
  'from memory; not verified against the rule text', DATE '2017-07-01', NULL)
 ON CONFLICT (rule_id, version) DO NOTHING;
+
+-- What each proceeding's dates were last computed from (a hash of its inputs, the
+-- reference data and the rules in force): the daily run recomputes only what changed
+-- and refreshes the other rows' open/lapsed status set-based.
+CREATE TABLE IF NOT EXISTS limitation_inputs (
+  proceeding_id uuid PRIMARY KEY REFERENCES proceedings (id) ON DELETE CASCADE,
+  tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  inputs_hash text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hearings_case_idx ON hearings (case_id);
