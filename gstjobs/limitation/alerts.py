@@ -43,12 +43,12 @@ CONDONATION_THRESHOLDS = (7, 1)
 QUIET_FROM_HOUR = 21
 QUIET_UNTIL_HOUR = 8
 
-_LOCAL = """
-    SELECT tn.id AS tenant_id, tn.timezone,
+# The practice's day and clock, per row of a join with ``tenants tn`` (a join with a
+# CTE of tenants here would be costed as tiny and nested-looped: quadratic at scale).
+_TODAY = """
+    SELECT tn.timezone,
            (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today,
            (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone) AS local_now
-    FROM tenants tn
-    WHERE tn.id = ANY(:tenants)
 """
 
 # What a message needs, built once per fired row (section labels for the reader).
@@ -85,13 +85,13 @@ _MESSAGE = """
 FIRE = text(
     f"""
     CREATE TEMP TABLE limitation_fired ON COMMIT DROP AS
-    WITH local AS ({_LOCAL}),
-    rows AS (
+    WITH rows AS (
         SELECT d.tenant_id, d.proceeding_id, d.rule_id, d.fy, d.kind, d.status, d.due_date,
-               d.outer_date, d.amount, l.today, l.local_now, d.due_date - l.today AS days_left,
-               r.thresholds, r.admins_from
+               d.outer_date, d.amount, l.timezone, l.today, l.local_now,
+               d.due_date - l.today AS days_left, r.thresholds, r.admins_from
         FROM limitation_dates d
-        JOIN local l ON l.tenant_id = d.tenant_id
+        JOIN tenants tn ON tn.id = d.tenant_id
+        CROSS JOIN LATERAL ({_TODAY}) AS l
         JOIN limitation_rules r ON r.rule_id = d.rule_id AND r.version = d.rule_version
         JOIN proceedings p ON p.id = d.proceeding_id AND p.status = 'open'
         WHERE d.tenant_id = ANY(:tenants)
@@ -130,15 +130,16 @@ FIRE = text(
     ), adjourned AS (
         SELECT p.tenant_id, p.id AS proceeding_id, 'PH_ADJOURNMENT_CAP' AS rule_id,
                '*' AS fy, r.kind, 'open' AS status, l.today AS due_date,
-               CAST(NULL AS date) AS outer_date, CAST(NULL AS numeric) AS amount, l.today,
-               l.local_now, 0 AS days_left, r.thresholds, r.admins_from,
+               CAST(NULL AS date) AS outer_date, CAST(NULL AS numeric) AS amount, l.timezone,
+               l.today, l.local_now, 0 AS days_left, r.thresholds, r.admins_from,
                'adjournment_cap_reached' AS event_type,
                CASE WHEN n.count >= (r.params ->> 'cap')::int THEN 'cap' ELSE 'warning' END
                    AS label,
                CAST(NULL AS date) AS key_date,
                n.count >= (r.params ->> 'cap')::int AS admins, n.count AS adjournments
         FROM proceedings p
-        JOIN local l ON l.tenant_id = p.tenant_id
+        JOIN tenants tn ON tn.id = p.tenant_id
+        CROSS JOIN LATERAL ({_TODAY}) AS l
         JOIN limitation_rules r ON r.rule_id = 'PH_ADJOURNMENT_CAP' AND p.kind = ANY(r.applies_to)
         LEFT JOIN limitation_rule_settings s
           ON s.tenant_id = p.tenant_id AND s.rule_id = r.rule_id
@@ -186,12 +187,11 @@ FIRE = text(
            c.owner_id, COALESCE(p.representative_id, c.assigned_to) AS representative_id,
            CASE WHEN extract(hour FROM f.local_now) >= {QUIET_FROM_HOUR}
                 THEN ((f.today + 1) + make_time({QUIET_UNTIL_HOUR}, 0, 0))
-                         AT TIME ZONE l.timezone
+                         AT TIME ZONE f.timezone
                 WHEN extract(hour FROM f.local_now) < {QUIET_UNTIL_HOUR}
-                THEN (f.today + make_time({QUIET_UNTIL_HOUR}, 0, 0)) AT TIME ZONE l.timezone
+                THEN (f.today + make_time({QUIET_UNTIL_HOUR}, 0, 0)) AT TIME ZONE f.timezone
                 ELSE CAST(:as_of AS timestamptz) END AS send_at
     FROM everything f
-    JOIN local l ON l.tenant_id = f.tenant_id
     JOIN proceedings p ON p.id = f.proceeding_id
     JOIN cases c ON c.id = p.case_id AND c.tenant_id = p.tenant_id
     LEFT JOIN clients cl ON cl.id = c.client_id AND cl.tenant_id = c.tenant_id

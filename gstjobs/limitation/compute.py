@@ -33,9 +33,14 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 
 PRACTICE_KINDS = ("hard", "condonable", "officer_extendable")
+ANALYZE_AFTER = 5000
+"""Rows written by one run above which the register's statistics are refreshed."""
 """Kinds whose date binds the practice itself (alerts escalate, lapses are counted)."""
 
 _WORST = "ARRAY['verified','settled','uncertain','contested']"
+TODAY = "(CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date"
+"""The practice's day, for a statement joined with ``tenants tn``. (Joining a derived
+table of tenants instead is costed as a few rows and nested-looped: quadratic.)"""
 
 COMPUTE = text(
     f"""
@@ -542,17 +547,15 @@ REMEMBER_INPUTS = text(
 )
 
 REFRESH_STATUS = text(
-    """
+    f"""
     -- Rows not recomputed: only an unmet date's open/lapsed status depends on the day.
     UPDATE limitation_dates d
-    SET status = CASE WHEN l.today > d.due_date THEN 'lapsed' ELSE 'open' END,
+    SET status = CASE WHEN {TODAY} > d.due_date THEN 'lapsed' ELSE 'open' END,
         computed_at = CAST(:as_of AS timestamptz)
-    FROM (SELECT tn.id AS tenant_id,
-                 (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
-          FROM tenants tn WHERE tn.id = ANY(:tenants)) AS l
-    WHERE d.tenant_id = l.tenant_id
+    FROM tenants tn
+    WHERE tn.id = d.tenant_id AND d.tenant_id = ANY(:tenants)
       AND d.status IN ('open', 'lapsed') AND d.met_date IS NULL
-      AND d.status <> CASE WHEN l.today > d.due_date THEN 'lapsed' ELSE 'open' END
+      AND d.status <> CASE WHEN {TODAY} > d.due_date THEN 'lapsed' ELSE 'open' END
       AND NOT EXISTS (SELECT 1 FROM limitation_todo t WHERE t.proceeding_id = d.proceeding_id)
     """
 )
@@ -569,9 +572,9 @@ COUNTS = text(
            count(*) FILTER (WHERE d.status = 'defence_found') AS defences
     FROM limitation_dates d
     JOIN proceedings p ON p.id = d.proceeding_id AND p.status = 'open'
-    JOIN (SELECT tn.id AS tenant_id,
-                 (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
-          FROM tenants tn WHERE tn.id = ANY(:tenants)) AS l ON l.tenant_id = d.tenant_id
+    JOIN tenants tn ON tn.id = d.tenant_id
+    CROSS JOIN LATERAL (SELECT {TODAY} AS today) AS l
+    WHERE d.tenant_id = ANY(:tenants)
     """
 )
 
@@ -610,6 +613,11 @@ def compute(
     recomputed = conn.execute(text("SELECT count(*) FROM limitation_computed")).scalar_one()
     upsert = conn.execute(UPSERT, params).one()
     removed = conn.execute(REMOVE_STALE, params).rowcount
+    if upsert.written + removed > ANALYZE_AFTER:
+        # The register just grew or changed a lot (a first run, a rule change): the
+        # statements below are planned on its statistics, which autovacuum has not
+        # caught up with yet (stale, they make the planner nest loops per practice).
+        conn.execute(text("ANALYZE limitation_dates"))
     refreshed = conn.execute(REFRESH_STATUS, params).rowcount
     conn.execute(REMEMBER_INPUTS, params)
     counts = conn.execute(COUNTS, params).one()
