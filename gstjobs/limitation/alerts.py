@@ -40,6 +40,8 @@ from gstjobs.notify.outbox import per_channel
 
 TEMPLATE = "limitation_alert"
 CONDONATION_THRESHOLDS = (7, 1)
+LAPSED_WITHIN_DAYS = 30
+"""A lapse is alerted when it is at most this old, or while it is still condonable."""
 QUIET_FROM_HOUR = 21
 QUIET_UNTIL_HOUR = 8
 
@@ -56,8 +58,15 @@ _MESSAGE = """
     jsonb_build_object(
         'event_type', f.event_type, 'threshold', f.label, 'rule_id', f.rule_id,
         'title', r.title, 'forum', r.forum, 'kind', f.kind,
-        'client_name', COALESCE(cl.name, 'Client not recorded'),
-        'gstin', COALESCE(p.gstin, cl.gstin, 'GSTIN not recorded'),
+        -- The client by its key, as scalar subqueries: a join (even LATERAL, which the
+        -- planner flattens) is estimated as a handful of rows and nested-looped over
+        -- every client, quadratic on a first run.
+        'client_name', COALESCE((SELECT x.name FROM clients x
+                                 WHERE x.id = c.client_id AND x.tenant_id = c.tenant_id),
+                                'Client not recorded'),
+        'gstin', COALESCE(p.gstin, (SELECT x.gstin FROM clients x
+                                    WHERE x.id = c.client_id AND x.tenant_id = c.tenant_id),
+                          'GSTIN not recorded'),
         'case_id', c.id, 'case_number', c.case_number, 'proceeding_id', p.id,
         'proceeding', replace(p.kind, '_', '-'),
         'reference_no', COALESCE(p.reference_no, p.din, 'no reference recorded'),
@@ -116,6 +125,11 @@ FIRE = text(
         FROM rows w
         WHERE w.status = 'lapsed'
           AND w.kind IN ('hard', 'condonable', 'officer_extendable', 'department')
+          -- A lapse is news while it is recent or still condonable; older ones (a
+          -- proceeding entered long after its dates) are in the register, the digest
+          -- and the findings, not a flood of messages on the first run.
+          AND (w.due_date >= w.today - CAST(:lapsed_within AS int)
+               OR w.outer_date >= w.today)
         UNION ALL
         SELECT w.*, 'condonation_closing', 'outer-' || t.thr, w.outer_date, true, NULL
         FROM rows w
@@ -194,7 +208,6 @@ FIRE = text(
     FROM everything f
     JOIN proceedings p ON p.id = f.proceeding_id
     JOIN cases c ON c.id = p.case_id AND c.tenant_id = p.tenant_id
-    LEFT JOIN clients cl ON cl.id = c.client_id AND cl.tenant_id = c.tenant_id
     LEFT JOIN limitation_dates d
       ON d.proceeding_id = f.proceeding_id AND d.rule_id = f.rule_id AND d.fy = f.fy
     LEFT JOIN limitation_rules r ON r.rule_id = f.rule_id
@@ -217,10 +230,11 @@ EMIT = text(
                u.whatsapp_opt_in,
                f.message || jsonb_build_object(
                    'roles', to_jsonb(array_agg(DISTINCT r.role ORDER BY r.role))) AS payload
-        FROM emitted e
-        JOIN limitation_fired f
-          ON f.tenant_id = e.tenant_id AND f.event_type = e.event_type
-         AND f.dedup_key = e.dedup_key
+        -- Every row of limitation_fired is new (FIRE left out what had fired, and the
+        -- job's lock keeps runs apart); the outbox's own key keeps a message single
+        -- even so. Not joined back to ``emitted``: that join is estimated as one row
+        -- and nested-looped against the users.
+        FROM limitation_fired f
         CROSS JOIN LATERAL (
             SELECT f.owner_id AS user_id, 'matter owner' AS role
             UNION ALL SELECT f.representative_id, 'appearing representative'
@@ -271,10 +285,12 @@ def fire(
         "whatsapp": whatsapp,
         "template": TEMPLATE,
         "condonation": list(CONDONATION_THRESHOLDS),
+        "lapsed_within": LAPSED_WITHIN_DAYS,
     }
     conn.execute(text("SET LOCAL jit = off"))  # see compute.compute
     conn.execute(text("DROP TABLE IF EXISTS limitation_fired"))
     conn.execute(FIRE, params)
+    conn.execute(text("CREATE INDEX ON limitation_fired (dedup_key)"))
     conn.execute(text("ANALYZE limitation_fired"))
     row = conn.execute(EMIT, params).one()
     return Fired(row.events, row.queued)
