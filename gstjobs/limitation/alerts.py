@@ -91,9 +91,9 @@ _MESSAGE = """
         'adjournments', f.adjournments)
 """
 
-FIRE = text(
+KEYS = text(
     f"""
-    CREATE TEMP TABLE limitation_fired ON COMMIT DROP AS
+    CREATE TEMP TABLE limitation_fire_keys ON COMMIT DROP AS
     WITH rows AS (
         SELECT d.tenant_id, d.proceeding_id, d.rule_id, d.fy, d.kind, d.status, d.due_date,
                d.outer_date, d.amount, l.timezone, l.today, l.local_now,
@@ -108,7 +108,7 @@ FIRE = text(
           -- What can fire today: rows just recomputed (new or changed inputs), and the
           -- bands around today (a threshold within 30 days, a lapse in the last 7, a
           -- condonation window closing within 7). Everything else fired before.
-          AND (d.proceeding_id IN (SELECT t.proceeding_id FROM limitation_todo t)
+          AND (EXISTS (SELECT 1 FROM limitation_todo t WHERE t.proceeding_id = d.proceeding_id)
                OR d.due_date BETWEEN l.today - 7 AND l.today + 30
                OR d.outer_date BETWEEN l.today AND l.today + 7)
     ), fired AS (
@@ -174,21 +174,21 @@ FIRE = text(
           AND p.id IN (SELECT t.proceeding_id FROM limitation_todo t)
           AND COALESCE(s.enabled, r.enabled_by_default)
           AND n.count >= (r.params ->> 'warn_at')::int
-    ), everything AS (
-        -- Only what has not fired yet: messages are built for new events alone.
-        SELECT x.*,
-               x.rule_id || ':' || x.proceeding_id::text || ':' || x.fy || ':' || x.label
-                   || CASE WHEN x.key_date IS NOT NULL THEN ':' || x.key_date::text ELSE '' END
-                   AS dedup_key
-        FROM (SELECT * FROM fired UNION ALL SELECT * FROM adjourned) AS x
-        WHERE NOT EXISTS (
-            SELECT 1 FROM automation_events e
-            WHERE e.tenant_id = x.tenant_id AND e.event_type = x.event_type
-              AND e.dedup_key = x.rule_id || ':' || x.proceeding_id::text || ':' || x.fy
-                                || ':' || x.label
-                                || CASE WHEN x.key_date IS NOT NULL
-                                        THEN ':' || x.key_date::text ELSE '' END)
     )
+    SELECT x.*,
+           x.rule_id || ':' || x.proceeding_id::text || ':' || x.fy || ':' || x.label
+               || CASE WHEN x.key_date IS NOT NULL THEN ':' || x.key_date::text ELSE '' END
+               AS dedup_key
+    FROM (SELECT * FROM fired UNION ALL SELECT * FROM adjourned) AS x
+    """
+)
+
+# Messages for the keys that have not fired yet. A statement of its own over the
+# analysed keys table: inside one statement the planner estimated the keys as a few rows
+# and anti-joined them against every event by a nested loop (quadratic on a first run).
+FIRE = text(
+    f"""
+    CREATE TEMP TABLE limitation_fired ON COMMIT DROP AS
     SELECT f.tenant_id, f.event_type, f.proceeding_id, f.admins, f.dedup_key,
            jsonb_strip_nulls(jsonb_build_object(
                'rule_id', f.rule_id, 'proceeding_id', f.proceeding_id, 'case_id', c.id,
@@ -205,13 +205,16 @@ FIRE = text(
                 WHEN extract(hour FROM f.local_now) < {QUIET_UNTIL_HOUR}
                 THEN (f.today + make_time({QUIET_UNTIL_HOUR}, 0, 0)) AT TIME ZONE f.timezone
                 ELSE CAST(:as_of AS timestamptz) END AS send_at
-    FROM everything f
+    FROM limitation_fire_keys f
     JOIN proceedings p ON p.id = f.proceeding_id
     JOIN cases c ON c.id = p.case_id AND c.tenant_id = p.tenant_id
     LEFT JOIN limitation_dates d
       ON d.proceeding_id = f.proceeding_id AND d.rule_id = f.rule_id AND d.fy = f.fy
     LEFT JOIN limitation_rules r ON r.rule_id = f.rule_id
      AND r.version = COALESCE(d.rule_version, 1)
+    WHERE NOT EXISTS (SELECT 1 FROM automation_events e
+                      WHERE e.tenant_id = f.tenant_id AND e.event_type = f.event_type
+                        AND e.dedup_key = f.dedup_key)
     """
 )
 
@@ -288,7 +291,10 @@ def fire(
         "lapsed_within": LAPSED_WITHIN_DAYS,
     }
     conn.execute(text("SET LOCAL jit = off"))  # see compute.compute
-    conn.execute(text("DROP TABLE IF EXISTS limitation_fired"))
+    for table in ("limitation_fire_keys", "limitation_fired"):
+        conn.execute(text(f"DROP TABLE IF EXISTS {table}"))  # our constant names
+    conn.execute(KEYS, params)
+    conn.execute(text("ANALYZE limitation_fire_keys"))
     conn.execute(FIRE, params)
     conn.execute(text("CREATE INDEX ON limitation_fired (dedup_key)"))
     conn.execute(text("ANALYZE limitation_fired"))
