@@ -27,6 +27,7 @@ from gstjobs.commands import (
     demo,
     health,
     ledger,
+    limitation,
     notify,
     rules,
     run,
@@ -43,6 +44,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Outbox", ("notify",)),
     ("Rules", ("rules",)),
     ("Analytics", ("analytics",)),
+    ("Statutory dates", ("limitation",)),
     ("Database", ("db",)),
     ("Installation", ("schedule",)),
     ("Demo", ("demo",)),
@@ -89,7 +91,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for module in (run, ledger, health, db, demo, rules, notify, analytics, schedule):
+for module in (run, ledger, health, db, demo, rules, notify, analytics, limitation, schedule):
     module.register(app)
 
 

@@ -18,7 +18,17 @@ from typing import Any
 from gstjobs.errors import RuleError
 from gstjobs.notify.templates import TEMPLATES
 
-TRIGGERS = ("task_overdue", "sla_violation", "deadline_approaching")
+TRIGGERS = (
+    "task_overdue",
+    "sla_violation",
+    "deadline_approaching",
+    # limitation-watch's events (gstjobs.limitation.alerts): a proceeding, not a task.
+    "limitation_approaching",
+    "limitation_lapsed",
+    "condonation_closing",
+    "limitation_defence_found",
+    "adjournment_cap_reached",
+)
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
 ORDERING = ("gt", "gte", "lt", "lte")
 LISTS = ("in", "not_in")

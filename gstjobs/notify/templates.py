@@ -31,6 +31,7 @@ TEMPLATES = (
     "sla_violation",
     "deadline_approaching",
     "health_alert",
+    "limitation_alert",
 )
 
 DIGEST = "rule_digest"
@@ -127,6 +128,8 @@ def whatsapp_parameters(template: str, payload: Mapping[str, Any], envelope: Env
         return [subject, firm]
     if template == "health_alert":
         return [str(payload["level"]), str(len(payload["findings"])), firm]
+    if template == "limitation_alert":
+        return [render(template, payload, envelope).subject, firm]
     raise RenderError(f"no WhatsApp template for {template!r}")
 
 

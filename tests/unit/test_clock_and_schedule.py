@@ -52,6 +52,7 @@ def test_registry_matches_the_contract() -> None:
         "deadline-alerts": ("check-upcoming-deadlines", "0 9 * * *", (3, 8), 20),
         "health-check": ("automation-health-check", "0 7 * * *", (2, 5), 10),
         "deliver": ("deliver-notifications", "* * * * *", (1, 10), 60),
+        "limitation-watch": ("limitation-watch", "30 7 * * *", (2, 10), 30),
     }
     assert {
         s.cli_name: (s.name, s.schedule, s.expected_seconds, s.max_seconds) for s in JOBS

@@ -190,6 +190,13 @@ def test_template_must_be_one_the_notification_layer_renders() -> None:
         "task_overdue": ("task_overdue", "sla_violation", "deadline_approaching"),
         "sla_violation": ("task_overdue", "sla_violation", "deadline_approaching"),
         "deadline_approaching": ("deadline_approaching",),
+        # limitation-watch's events concern a proceeding, not a task or hearing: no
+        # rule-notification template renders them (limitation_alert is the job's own).
+        "limitation_approaching": (),
+        "limitation_lapsed": (),
+        "condonation_closing": (),
+        "limitation_defence_found": (),
+        "adjournment_cap_reached": (),
     }
     for trigger, names in RULE_TEMPLATES.items():
         assert set(names) <= set(TEMPLATES)

@@ -1,0 +1,258 @@
+"""limitation-watch end to end in-process: idempotence, the audit of changes, alerts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from gstjobs.config import Settings
+from gstjobs.limitation import demo, findings, register
+from tests.support.jobs import run_job
+from tests.support.limitation import IST, event, matter, morning, proceeding
+
+
+def _notifications(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT user_id, channel, payload, dedup_key, next_attempt_at FROM notifications "
+                "WHERE template = 'limitation_alert' ORDER BY id"
+            )
+        ).all()
+
+
+def _events(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT event_type, dedup_key, payload FROM automation_events ORDER BY id")
+        ).all()
+
+
+def test_a_rerun_at_the_same_moment_changes_and_sends_nothing(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=710000,
+            tax_sgst=710000,
+            reference_no="ZD3311260012345",
+        )
+        proceeding(conn, m, "SCN_S73", date(2026, 10, 21), financial_years=["2022-23"])
+    first = run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 5)))
+    assert first.status == "success"
+    assert first.results["datesComputed"] > 0 and first.results["datesChanged"] > 0
+    assert first.results["notificationsQueued"] > 0 and first.results["defencesFound"] == 1
+    events, queued = _events(engine), _notifications(engine)
+    again = run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 5)))
+    assert again.results["datesChanged"] == 0
+    assert again.results["notificationsQueued"] == 0
+    assert again.results["datesComputed"] == first.results["datesComputed"]
+    assert _events(engine) == events and _notifications(engine) == queued
+
+
+def test_a_changed_communication_date_recomputes_and_is_logged(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        m = matter(conn)
+        pid = proceeding(conn, m, "ORDER_S73", date(2026, 11, 3), tax_cgst=1000)
+    run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE proceedings SET communicated_date = '2026-11-04' WHERE id = :p"),
+            {"p": pid},
+        )
+    outcome = run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
+    assert outcome.results["dueDatesChanged"] >= 1
+    with engine.connect() as conn:
+        logged = conn.execute(
+            text(
+                "SELECT details FROM audit_log WHERE action_type = 'limitation_date_changed' "
+                "AND details->>'rule_id' = 'APL01_APPEAL'"
+            )
+        ).scalar_one()
+        assumed = conn.execute(
+            text("SELECT assumed FROM limitation_dates WHERE rule_id = 'APL01_APPEAL'")
+        ).scalar_one()
+    assert (logged["old_due_date"], logged["new_due_date"]) == ("2027-02-03", "2027-02-04")
+    assert not assumed
+
+
+def test_thresholds_fire_once_and_admins_join_from_t_minus_7(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=710000,
+            tax_sgst=710000,
+            reference_no="ZD3311260012345",
+        )
+    # T-30 for APL01 (due 04-02-2027): owner and representative, no partner.
+    run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 5)))
+    t30 = [n for n in _notifications(engine) if "APL01_APPEAL" in n.dedup_key]
+    assert {n.user_id for n in t30} == {m.owner, m.advocate}
+    assert all(":T-30:2027-02-04:" in n.dedup_key for n in t30)
+    payload = t30[0].payload
+    assert payload["client_name"] == "Kaveri Agro Exports Ltd"
+    assert payload["gstin"] == "33AAACK1234F1Z5"
+    assert payload["due_date"] == "04-02-2027 (Thu)" and payload["days_left"] == 30
+    assert payload["outer_date"] == "04-03-2027 (Thu)"
+    # Queued at 07:30 IST: held until 08:00 (quiet hours).
+    assert t30[0].next_attempt_at == datetime(2027, 1, 5, 8, 0, tzinfo=IST)
+    # Days later, still inside the T-30 band: nothing new.
+    run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 10)))
+    assert len([n for n in _notifications(engine) if "APL01_APPEAL" in n.dedup_key]) == 2
+    # T-7: the partner is told too.
+    run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 28)))
+    t7 = [
+        n
+        for n in _notifications(engine)
+        if ":T-7:" in n.dedup_key and "APL01_APPEAL:" in n.dedup_key
+    ]
+    assert {n.user_id for n in t7} == {m.owner, m.advocate, m.admin}
+    deposit = next(n for n in _notifications(engine) if "APL01_PREDEPOSIT" in n.dedup_key)
+    assert deposit.payload["amount"] == "₹1,42,000"
+    assert deposit.payload["amounts"] == {"cgst": "₹71,000", "sgst": "₹71,000"}
+    # T+1: lapsed, condonable until 04-03-2027, partner always.
+    run_job(settings, "limitation-watch", as_of=morning(date(2027, 2, 5)))
+    lapsed = [
+        e
+        for e in _events(engine)
+        if e.event_type == "limitation_lapsed" and e.payload["rule_id"] == "APL01_APPEAL"
+    ]
+    assert len(lapsed) == 1 and lapsed[0].payload["outer_date"] == "2027-03-04"
+    run_job(settings, "limitation-watch", as_of=morning(date(2027, 2, 25)))
+    closing = [
+        e
+        for e in _events(engine)
+        if e.event_type == "condonation_closing" and e.payload["rule_id"] == "APL01_APPEAL"
+    ]
+    assert [e.payload["threshold"] for e in closing] == ["outer-7"]
+
+
+def test_a_defence_and_the_adjournment_cap_are_findings_for_a_lawyer(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        m = matter(conn)
+        pid = proceeding(
+            conn, m, "SCN_S73", date(2026, 10, 21), financial_years=["2022-23"], state_code="33"
+        )
+        for day in (date(2026, 11, 1), date(2026, 11, 10)):
+            event(conn, m, pid, "ADJOURNMENT_GRANTED", day, sought_by="taxpayer")
+    run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
+    with engine.begin() as conn:
+        event(conn, m, pid, "ADJOURNMENT_GRANTED", date(2026, 11, 20), sought_by="taxpayer")
+        status = conn.execute(text("SELECT status FROM proceedings WHERE id = :p"), {"p": pid})
+        assert status.scalar_one() == "open"  # never acted on
+    run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 30)))
+    kinds = [(e.event_type, e.payload.get("threshold")) for e in _events(engine)]
+    assert ("limitation_defence_found", "defence") in kinds
+    assert ("adjournment_cap_reached", "warning") in kinds
+    assert ("adjournment_cap_reached", "cap") in kinds
+    defence = next(
+        n
+        for n in _notifications(engine)
+        if "SCN_LIMITATION_DEFENCE" in n.dedup_key and n.user_id == m.admin
+    )
+    assert defence.payload["event_type"] == "limitation_defence_found"
+    cap = [n for n in _notifications(engine) if ":cap" in n.dedup_key]
+    assert {n.user_id for n in cap} == {m.owner, m.advocate, m.admin}
+
+
+def test_another_practice_is_untouched(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        mine, theirs = matter(conn), matter(conn)
+        proceeding(conn, mine, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20))
+        proceeding(
+            conn, theirs, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20)
+        )
+    run_job(
+        settings, "limitation-watch", as_of=morning(date(2026, 12, 10)), tenants=(mine.tenant_id,)
+    )
+    with engine.connect() as conn:
+        tenants = conn.execute(text("SELECT DISTINCT tenant_id FROM limitation_dates")).scalars()
+        assert set(tenants) == {mine.tenant_id}
+        assert set(
+            conn.execute(text("SELECT DISTINCT tenant_id FROM notifications")).scalars()
+        ) == {mine.tenant_id}
+
+
+def test_missing_inputs_are_findings_and_counted(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(conn, m, "ORDER_S73", date(2026, 11, 3))  # no communication date, no amounts
+        proceeding(conn, m, "SCN_S73", date(2026, 11, 3))  # no financial year
+        proceeding(conn, m, "DRC_01A", date(2026, 11, 3), communicated_date=date(2026, 11, 3))
+    outcome = run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
+    assert outcome.results["inputsMissing"] == 3
+    with engine.connect() as conn:
+        found = findings.data_missing(conn, [m.tenant_id])
+    assert len(found) == 3 and all(f.subject.startswith("DATA_MISSING") for f in found)
+    messages = " ".join(f.message for f in found)
+    assert "communication date" in messages and "financial years" in messages
+    assert "amounts per tax head" in messages and "reply date" in messages
+    assert "Kaveri" not in messages  # ids, never names
+
+
+def test_digest_items_and_hearings_without_outcome(engine: Engine, settings: Settings) -> None:
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(conn, m, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20))
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 9, 1),
+            communicated_date=date(2026, 9, 1),
+            tax_cgst=1000,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO hearings (tenant_id, case_id, hearing_date) "
+                "VALUES (:t, :c, '2026-12-10 05:00+00')"
+            ),
+            {"t": m.tenant_id, "c": m.case_id},
+        )
+    as_of = morning(date(2026, 12, 14))
+    run_job(settings, "limitation-watch", as_of=as_of)
+    with engine.connect() as conn:
+        items = register.digest_items(conn, [m.tenant_id], as_of)
+        stale = findings.hearings_without_outcome(conn, [m.tenant_id], as_of)
+    owners = {(i.block, i.rule_id) for i in items if i.user_id == m.owner}
+    assert ("next_7_days", "ASMT11_REPLY") in owners  # due 20-12
+    assert ("overdue", "APL01_APPEAL") in owners  # due 01-12, condonable until 01-01-2027
+    assert len(stale) == 1 and stale[0].subject.startswith("HEARING_OUTCOME_MISSING")
+
+
+def test_demo_generator_shows_every_status(engine: Engine, settings: Settings) -> None:
+    from gstjobs import demo as demo_data
+
+    anchor = datetime(2026, 11, 29, 1, 30, tzinfo=IST)
+    with engine.begin() as conn:
+        summary = demo_data.load(
+            conn, tenants=4, seed=7, tasks_per_tenant=150, anchor=anchor, reset=False
+        )
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM tenants"))]
+        made = demo.generate(conn, ids, anchor)
+        again = demo.generate(conn, ids, anchor)
+    assert summary.tenants == 4 and made.proceedings > 0 and again.proceedings == 0
+    outcome = run_job(settings, "limitation-watch", as_of=anchor)
+    assert outcome.results["defencesFound"] > 0 and outcome.results["inCondonation"] > 0
+    with engine.connect() as conn:
+        statuses = set(conn.execute(text("SELECT DISTINCT status FROM limitation_dates")).scalars())
+    assert statuses == {"open", "met", "met_late", "lapsed", "not_applicable", "defence_found"}
