@@ -29,6 +29,7 @@ from gstjobs.commands import (
     ledger,
     limitation,
     notify,
+    ops,
     rules,
     run,
     schedule,
@@ -39,7 +40,7 @@ from gstjobs.guard import Stopped
 log = logging.getLogger(__name__)
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Jobs", ("run",)),
+    ("Jobs", ("run", "run-due", "pause", "resume")),
     ("Monitoring", ("status", "history", "health-report")),
     ("Outbox", ("notify",)),
     ("Rules", ("rules",)),
@@ -91,7 +92,19 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for module in (run, ledger, health, db, demo, rules, notify, analytics, limitation, schedule):
+for module in (
+    run,
+    ops,
+    ledger,
+    health,
+    db,
+    demo,
+    rules,
+    notify,
+    analytics,
+    limitation,
+    schedule,
+):
     module.register(app)
 
 

@@ -120,15 +120,25 @@ STATUS_SQL = text(
         GROUP BY job_name
     ), ever AS (
         SELECT job_name, max(started_at) AS last_started FROM runs GROUP BY job_name
+    ), shards AS (
+        SELECT job_name, array_agg(shard || '=' || status ORDER BY shard) AS shards
+        FROM (SELECT DISTINCT ON (r.job_name, r.shard) r.job_name, r.shard,
+                     {EFFECTIVE_STATUS} AS status
+              FROM job_runs r
+              WHERE r.shard <> '' AND NOT r.dry_run AND r.status <> 'skipped'
+                AND r.started_at > :now - interval '7 days'
+              ORDER BY r.job_name, r.shard, r.started_at DESC) s
+        GROUP BY job_name
     )
     SELECT j.name, l.id AS run_id, l.status, l.started_at, l.duration_ms, l.error,
            coalesce(w.runs, 0) AS runs, coalesce(w.succeeded, 0) AS succeeded,
            coalesce(w.failed, 0) AS failed, coalesce(w.skipped, 0) AS skipped,
-           e.last_started
+           e.last_started, sh.shards
     FROM unnest(CAST(:names AS text[])) AS j (name)
     LEFT JOIN last l ON l.job_name = j.name
     LEFT JOIN week w ON w.job_name = j.name
     LEFT JOIN ever e ON e.job_name = j.name
+    LEFT JOIN shards sh ON sh.job_name = j.name
     """
 )
 
@@ -300,6 +310,13 @@ class JobStatus:
     max_seconds: float
     running_for_s: float | None
     """How long the run still going has been running, if one is."""
+    shards: tuple[tuple[str, str], ...] = ()
+    """(shard, outcome of its last run) for the shards run in the last 7 days."""
+    paused: str | None = None
+    """Why the job is paused (None: it is not)."""
+    last_slot: datetime | None = None
+    last_slot_state: str | None = None
+    missed_7d: int = 0
 
 
 @dataclass(frozen=True)
@@ -365,9 +382,15 @@ def status(
                 or (running_for is not None and running_for > spec.max_seconds),
                 max_seconds=spec.max_seconds,
                 running_for_s=running_for,
+                shards=tuple(_pair(s) for s in r.shards or ()),
             )
         )
     return out
+
+
+def _pair(text: str) -> tuple[str, str]:
+    shard, _, outcome = text.partition("=")
+    return shard, outcome
 
 
 def history(

@@ -23,6 +23,7 @@ from gstjobs.jobs import JOBS
 from gstjobs.ledger import JobStatus, RunRow
 from gstjobs.migrate import MigrationState
 from gstjobs.runner import RunOutcome
+from gstjobs.slots import SlotRow
 
 STATUS_STYLE = {
     "success": "green",
@@ -138,6 +139,12 @@ def status_json(rows: Sequence[JobStatus], database: str, now: datetime) -> dict
                 "overTime": r.over_time,
                 "maxSeconds": r.max_seconds,
                 "runningForSeconds": r.running_for_s,
+                "paused": r.paused is not None,
+                "pausedReason": r.paused,
+                "lastSlot": iso_z(r.last_slot) if r.last_slot else None,
+                "lastSlotState": r.last_slot_state,
+                "missedSlots7d": r.missed_7d,
+                "shards": [{"shard": s, "lastStatus": o} for s, o in r.shards],
             }
             for r in rows
         ],
@@ -153,6 +160,7 @@ def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> Rend
         tables.Col("took", keep=4, justify="right"),
         tables.Col("late?"),
         tables.Col(f"next due ({z})", keep=3),
+        tables.Col("missed 7d", keep=4, justify="right"),
         tables.Col("success 7d", keep=5, justify="right"),
         tables.Col("failed 7d", keep=6, justify="right"),
         tables.Col("runs 7d", keep=7, justify="right"),
@@ -169,8 +177,9 @@ def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> Rend
                 _status(r.last_status),
                 tables.when(r.last_started, tz, width),
                 Text(took, style="red" if r.over_time else ""),
-                Text("LATE", style="bold red") if r.late else Text("no"),
+                _late(r),
                 tables.when(r.next_due, tz, width),
+                Text(tables.count(r.missed_7d), style="red" if r.missed_7d else ""),
                 tables.rate(r.success_rate_7d),
                 Text(tables.count(r.failures_7d), style="red" if r.failures_7d else ""),
                 tables.count(r.runs_7d),
@@ -216,6 +225,61 @@ def _headline(job: str, results: dict[str, Any]) -> str:
         if value is not None:
             shown.append(f"{key}={value}")
     return ", ".join(shown)
+
+
+def _late(r: JobStatus) -> Text:
+    if r.paused is not None:
+        return Text("paused", style="yellow")
+    return Text("LATE", style="bold red") if r.late else Text("no")
+
+
+def slots_json(rows: Sequence[SlotRow]) -> dict[str, Any]:
+    return {
+        "slots": [
+            {
+                "job": r.job,
+                "shard": r.shard or None,
+                "scheduledAt": iso_z(r.scheduled_at),
+                "state": r.state,
+                "runId": r.run_id,
+            }
+            for r in rows
+        ]
+    }
+
+
+SLOT_STYLE = {
+    "ran": "green",
+    "late": "yellow",
+    "skipped": "yellow",
+    "missed": "bold red",
+    "caught_up": "cyan",
+    "paused": "dim",
+}
+
+
+def slots_table(rows: Sequence[SlotRow], tz: ZoneInfo) -> RenderableType:
+    cols = (
+        tables.Col(f"slot ({tables.zone(tz)})"),
+        tables.Col("job"),
+        tables.Col("state"),
+        tables.Col("run", keep=1, justify="right"),
+        tables.Col("shard", keep=2),
+    )
+    body: list[list[tables.Cell]] = [
+        [
+            tables.when(r.scheduled_at, tz, stdout.width),
+            cli_name(r.job),
+            Text(r.state.replace("_", " "), style=SLOT_STYLE.get(r.state, "")),
+            str(r.run_id) if r.run_id else "—",
+            r.shard or "—",
+        ]
+        for r in rows
+    ]
+    table = tables.fitted(cols, body, stdout.width)
+    if not rows:
+        table.caption = "no slots recorded in this window"
+    return table
 
 
 def history_table(rows: Sequence[RunRow], tz: ZoneInfo) -> RenderableType:

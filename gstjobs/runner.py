@@ -38,7 +38,7 @@ from gstjobs.db import Database, connect, describe, is_connection_lost, make_eng
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
 from gstjobs.guard import Guard, Stopped
 from gstjobs.migrate import require_current
-from gstjobs.tenants import Selection
+from gstjobs.tenants import Selection, in_shard
 from gstjobs.tenants import load as load_tenants
 
 log = logging.getLogger(__name__)
@@ -192,26 +192,6 @@ def _check_time_travel(conn: Connection, request: RunRequest) -> None:
             "send and suppress as if it were then. Add --dry-run to look, or --force to "
             "write anyway (recorded in history)."
         )
-
-
-def in_shard(selection: Selection, shard: str) -> Selection:
-    """The practices of shard ``K/N``: those whose id, as a number, is K modulo N (a
-    stable split: every practice falls in exactly one shard, whatever the hosts)."""
-    if not shard:
-        return selection
-    k, n = parse_shard(shard)
-    return Selection(
-        tuple(t for t in selection.usable if t.id.int % n == k),
-        tuple(u for u in selection.unusable if u.id.int % n == k),
-    )
-
-
-def parse_shard(shard: str) -> tuple[int, int]:
-    """``K/N`` as (K, N), 0 <= K < N <= 64; UsageError otherwise."""
-    k, _, n = shard.partition("/")
-    if not (k.isdigit() and n.isdigit() and 0 <= int(k) < int(n) <= 64):
-        raise UsageError(f"--shard {shard!r} must be K/N with 0 <= K < N <= 64, e.g. 0/2.")
-    return int(k), int(n)
 
 
 def _slot(

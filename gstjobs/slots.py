@@ -15,7 +15,7 @@ All SQL on ``job_slots`` and ``job_pauses`` is here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from croniter import croniter
 from sqlalchemy import Connection, text
 
 from gstjobs.core import JobSpec
-from gstjobs.ledger import ALIVE
+from gstjobs.ledger import ALIVE, JobStatus
 
 STATES = ("ran", "late", "skipped", "missed", "caught_up", "paused")
 SERVED = ("ran", "late", "caught_up")
@@ -35,7 +35,7 @@ MAX_MISSED = 2000
 
 # A slot is served by a run that succeeded, or that is still going (its session holds the
 # job's lock). One that failed or died did not serve it: another run may.
-_SERVING = f"""
+SERVING = f"""
     s.state IN ('ran', 'late', 'caught_up') AND EXISTS (
         SELECT 1 FROM job_runs r
         WHERE r.id = s.run_id
@@ -44,7 +44,7 @@ _SERVING = f"""
 SERVED_BY = text(
     f"""
     SELECT s.run_id FROM job_slots s
-    WHERE s.job_name = :job AND s.shard = :shard AND s.scheduled_at = :slot AND {_SERVING}
+    WHERE s.job_name = :job AND s.shard = :shard AND s.scheduled_at = :slot AND {SERVING}
     """
 )
 CLAIM = text(
@@ -53,7 +53,7 @@ CLAIM = text(
     VALUES (:job, :shard, :slot, :state, :run_id)
     ON CONFLICT (job_name, shard, scheduled_at) DO UPDATE
         SET state = EXCLUDED.state, run_id = EXCLUDED.run_id, recorded_at = now()
-        WHERE NOT ({_SERVING})
+        WHERE NOT ({SERVING})
     RETURNING s.state
     """
 )
@@ -132,13 +132,19 @@ def grace(spec: JobSpec, tz: ZoneInfo, moment: datetime) -> timedelta:
 def between(
     spec: JobSpec, tz: ZoneInfo, after: datetime, until: datetime, limit: int = MAX_MISSED
 ) -> list[datetime]:
-    """Scheduled times in (after, until], oldest first, at most ``limit`` (the latest)."""
+    """Scheduled times in (after, until], oldest first, at most ``limit`` (the latest).
+
+    A wall-clock time that happens twice (the hour repeated when daylight saving ends)
+    is one slot, its first occurrence, as cron runs it once."""
     it = croniter(spec.schedule, until.astimezone(tz) + timedelta(seconds=1))
     out: list[datetime] = []
     while len(out) < limit:
         slot: datetime = it.get_prev(datetime)
         if slot <= after:
             break
+        if out and out[-1].replace(tzinfo=None) == slot.replace(tzinfo=None):
+            out[-1] = slot  # the earlier of the two
+            continue
         out.append(slot)
     return out[::-1]
 
@@ -222,6 +228,43 @@ def recent(
 ) -> list[SlotRow]:
     rows = conn.execute(RECENT, {"job": job, "since": since, "now": now, "limit": limit})
     return [SlotRow(r.job_name, r.shard, r.scheduled_at, r.state, r.run_id) for r in rows]
+
+
+LAST_SLOTS = text(
+    """
+    SELECT DISTINCT ON (job_name) job_name, scheduled_at, state
+    FROM job_slots WHERE shard = '' AND scheduled_at <= :now
+    ORDER BY job_name, scheduled_at DESC
+    """
+)
+
+
+def annotate(
+    conn: Connection,
+    rows: Sequence[JobStatus],
+    specs: Sequence[JobSpec],
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[JobStatus]:
+    """``ledger.status`` rows with what the slot ledger knows: paused, the last slot and
+    what became of it, the slots missed over LOOKBACK."""
+    pauses = paused(conn)
+    last = {r.job_name: r for r in conn.execute(LAST_SLOTS, {"now": now})}
+    missed = missed_counts(conn, specs, tz, now)
+    out = []
+    for row in rows:
+        pause = pauses.get(row.job)
+        seen = last.get(row.job)
+        out.append(
+            replace(
+                row,
+                paused=(pause.reason or "paused") if pause else None,
+                last_slot=seen.scheduled_at if seen else None,
+                last_slot_state=seen.state if seen else None,
+                missed_7d=missed.get(row.job, 0),
+            )
+        )
+    return out
 
 
 def missed_counts(

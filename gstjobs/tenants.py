@@ -85,6 +85,26 @@ def resolve(conn: Connection, values: Sequence[str]) -> tuple[UUID, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def parse_shard(shard: str) -> tuple[int, int]:
+    """``K/N`` as (K, N), 0 <= K < N <= 64; UsageError otherwise."""
+    k, _, n = shard.partition("/")
+    if not (k.isdigit() and n.isdigit() and 0 <= int(k) < int(n) <= 64):
+        raise UsageError(f"--shard {shard!r} must be K/N with 0 <= K < N <= 64, e.g. 0/2.")
+    return int(k), int(n)
+
+
+def in_shard(selection: Selection, shard: str) -> Selection:
+    """The practices of shard ``K/N``: those whose id, as a number, is K modulo N (a
+    stable split: every practice falls in exactly one shard, whatever the hosts)."""
+    if not shard:
+        return selection
+    k, n = parse_shard(shard)
+    return Selection(
+        tuple(t for t in selection.usable if t.id.int % n == k),
+        tuple(u for u in selection.unusable if u.id.int % n == k),
+    )
+
+
 def require_known(wanted: Iterable[UUID], found: Iterable[UUID]) -> None:
     """UsageError naming the first of ``wanted`` that is not among ``found``."""
     unknown = set(wanted) - set(found)

@@ -170,6 +170,26 @@ AsOfOption = Annotated[
         help="As if the clock showed this ISO 8601 moment (no offset: GSTJOBS_TIMEZONE).",
     ),
 ]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Only shard K of N of the practices (a stable split across hosts).",
+    ),
+]
+
+
+def parse_shard(value: str | None) -> str:
+    """--shard as ``K/N`` (0 <= K < N <= 64), or "" for all practices."""
+    from gstjobs.tenants import parse_shard as parse
+
+    if not value:
+        return ""
+    k, n = parse(value)
+    return f"{k}/{n}"
+
+
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Report what would happen; change and send nothing.")
 ]

@@ -28,7 +28,7 @@ def status(ctx: typer.Context, json_: JsonOption = False) -> None:
     """
     from sqlalchemy import text
 
-    from gstjobs import ledger, render
+    from gstjobs import ledger, render, slots
     from gstjobs.migrate import require_current
 
     app_state = state(ctx, json_)
@@ -36,7 +36,7 @@ def status(ctx: typer.Context, json_: JsonOption = False) -> None:
     with app_state.connection("status") as conn:
         require_current(conn)
         now = conn.execute(text("SELECT now()")).scalar_one()
-        rows = ledger.status(conn, now, tz, jobs.JOBS)
+        rows = slots.annotate(conn, ledger.status(conn, now, tz, jobs.JOBS), jobs.JOBS, tz, now)
     label = app_state.db.label
     show(
         app_state,
@@ -57,6 +57,14 @@ def history(
         typer.Option(help="Only runs started since: 30m, 24h, 7d, 2w or an ISO 8601 moment."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many runs.")] = 20,
+    show_slots: Annotated[
+        bool,
+        typer.Option(
+            "--slots",
+            help="The scheduled slots instead of the runs: ran, late, skipped, missed, "
+            "caught up, paused.",
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Past runs, newest first.
@@ -65,10 +73,11 @@ def history(
     Examples:
       gstjobs history --since 24h
       gstjobs history --job sla-check --status failed --limit 5
+      gstjobs history --slots --since 7d
     """
     from sqlalchemy import text
 
-    from gstjobs import ledger, render
+    from gstjobs import ledger, render, slots
     from gstjobs.clock import parse_since
     from gstjobs.migrate import require_current
 
@@ -81,5 +90,13 @@ def history(
         require_current(conn)
         now = conn.execute(text("SELECT now()")).scalar_one()
         since_at = parse_since(since, tz, now) if since else None
-        rows = ledger.history(conn, job=job_name, status=status, since=since_at, limit=limit)
+        if show_slots:
+            seen = slots.recent(
+                conn, job=job_name, since=since_at or now - slots.LOOKBACK, now=now, limit=limit
+            )
+        else:
+            rows = ledger.history(conn, job=job_name, status=status, since=since_at, limit=limit)
+    if show_slots:
+        show(app_state, lambda: render.slots_json(seen), lambda: render.slots_table(seen, tz))
+        return
     show(app_state, lambda: render.history_json(rows), lambda: render.history_table(rows, tz))

@@ -13,9 +13,11 @@ from gstjobs.commands.common import (
     AsOfOption,
     DryRunOption,
     JsonOption,
+    ShardOption,
     TenantOption,
     is_tty,
     parse_as_of,
+    parse_shard,
     show,
     state,
     tenant_ids,
@@ -72,6 +74,15 @@ def run(
             "then (recorded in history).",
         ),
     ] = False,
+    shard: ShardOption = None,
+    slot: Annotated[
+        str | None,
+        typer.Option(
+            "--slot",
+            hidden=True,
+            help="The scheduled slot this run serves (run-due names it).",
+        ),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Run one job now: lock, record, work, summarise.
@@ -82,6 +93,7 @@ def run(
     success under cron or in a pipe unless -v.
     """
     from gstjobs import render, runner
+    from gstjobs.clock import parse_moment
 
     app_state = state(ctx, json_)
     spec = jobs.find(job)
@@ -93,6 +105,8 @@ def run(
         dry_run=dry_run,
         force=force,
         trigger=trigger if trigger != "auto" else ("manual" if is_tty() else "scheduled"),
+        shard=parse_shard(shard),
+        slot=parse_moment(slot, app_state.settings.tz, option="--slot") if slot else None,
     )
     with progress.shown(not (app_state.json or app_state.quiet)) as shown:
         outcome = runner.execute(spec, app_state.settings, app_state.db, request, shown)

@@ -1,0 +1,254 @@
+"""``gstjobs run-due``, ``pause`` and ``resume``: scheduling by policy, and holding a job."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from gstjobs import jobs
+from gstjobs.commands.common import (
+    AppState,
+    JsonOption,
+    ShardOption,
+    parse_shard,
+    show,
+    state,
+)
+
+AUDIT = """
+    INSERT INTO audit_log (tenant_id, action_type, entity_type, details)
+    VALUES (CAST(:system AS uuid), :action, 'background_job', CAST(:details AS jsonb))
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run-due")(run_due)
+    app.command("pause")(pause)
+    app.command("resume")(resume)
+
+
+@dataclass(frozen=True)
+class Started:
+    job: str
+    slot: datetime
+    as_of: datetime | None
+    exit_code: int
+    document: dict[str, Any] | None
+
+
+def run_due(
+    ctx: typer.Context,
+    shard: ShardOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what is due; start nothing.")
+    ] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Run every job that is due now, by its catch-up and overlap policy.
+
+    Meant for one crontab line or timer (`* * * * * gstjobs run-due`) instead of one per
+    job. Missed slots are caught up as each job's policy says: the SLA check runs once
+    for the latest slot, the nightly snapshot once for each missed day (as of that
+    day), reminders and digests only on the same day. Paused jobs are left alone.
+    Several hosts may run it at once: each slot still runs once. Exit 0 when every run
+    it started succeeded (or skipped), else the worst of their exit codes.
+
+    \b
+    Examples:
+      gstjobs run-due
+      gstjobs run-due --dry-run --json
+    """
+    from sqlalchemy import text
+
+    from gstjobs.clock import iso_z
+    from gstjobs.migrate import require_current
+    from gstjobs.ops import rundue
+
+    app_state = state(ctx, json_)
+    part = parse_shard(shard)
+    with app_state.connection("run-due") as conn:
+        require_current(conn)
+        now = conn.execute(text("SELECT now()")).scalar_one()
+        due, held = rundue.plan(conn, jobs.JOBS, app_state.settings.tz, now, shard=part)
+    started = [] if dry_run else _start_all(app_state, due)
+    code = max((_severity(s.exit_code) for s in started), default=0)
+    worst = next((s.exit_code for s in started if _severity(s.exit_code) == code), 0)
+
+    def document() -> dict[str, Any]:
+        return {
+            "now": iso_z(now),
+            "dryRun": dry_run,
+            "due": [
+                {
+                    "job": d.spec.cli_name,
+                    "slot": iso_z(d.slot),
+                    "asOf": iso_z(d.as_of) if d.as_of else None,
+                }
+                for d in due
+            ],
+            "runs": [
+                {
+                    "job": s.job,
+                    "slot": iso_z(s.slot),
+                    "exitCode": s.exit_code,
+                    "status": (s.document or {}).get("status"),
+                    "runId": (s.document or {}).get("runId"),
+                    "error": (s.document or {}).get("error"),
+                }
+                for s in started
+            ],
+            "held": [{"job": h.spec.cli_name, "reason": h.reason} for h in held],
+        }
+
+    def view() -> str:
+        tz = app_state.settings.tz
+        lines = [f"due at {now.astimezone(tz):%Y-%m-%d %H:%M %Z}: {len(due)} run(s)"]
+        for d in due:
+            moment = f", as of {d.as_of.astimezone(tz):%Y-%m-%d %H:%M}" if d.as_of else ""
+            lines.append(f"  {d.spec.cli_name} for {d.slot.astimezone(tz):%Y-%m-%d %H:%M}{moment}")
+        lines += [f"  {s.job}: exit {s.exit_code}" for s in started]
+        lines += [f"  {h.spec.cli_name}: held ({h.reason})" for h in held]
+        return "\n".join(lines)
+
+    show(app_state, document, view, report=True)
+    for s in started:
+        if s.exit_code != 0:
+            error = (s.document or {}).get("error") or f"exit {s.exit_code}"
+            sys.stderr.write(f"gstjobs: {s.job} failed: {error}\n")
+    raise typer.Exit(worst)
+
+
+def _severity(code: int) -> int:
+    """How bad an exit code is: 0 ok, 1 failed, 2 database or configuration."""
+    return 0 if code == 0 else 2 if code in (69, 78) else 1
+
+
+def _start_all(app_state: AppState, due: list[Any]) -> list[Started]:
+    """Start the due runs as `gstjobs run` processes: different jobs at once, the slots
+    of one job one after the other (oldest first: each takes the job's lock)."""
+    import threading
+
+    from gstjobs.clock import iso_z
+
+    base = [sys.executable, "-m", "gstjobs"]
+    if app_state.env_file is not None:
+        base += ["--env-file", str(app_state.env_file)]
+    if app_state.database_url is not None:
+        base += ["--database-url", app_state.database_url]
+    by_job: dict[str, list[Any]] = {}
+    for d in due:
+        by_job.setdefault(d.spec.name, []).append(d)
+    out: list[Started] = []
+    lock = threading.Lock()
+
+    def one_job(dues: list[Any]) -> None:
+        for d in dues:
+            args = [*base, "run", d.spec.cli_name, "--trigger", "scheduled", "--json"]
+            args += ["--slot", iso_z(d.slot)]
+            if d.as_of is not None:
+                args += ["--as-of", iso_z(d.as_of), "--force"]
+            if d.shard:
+                args += ["--shard", d.shard]
+            limit = app_state.settings.deadline_for(d.spec.cli_name, d.spec.max_seconds) + 60
+            try:
+                done = subprocess.run(args, stdout=subprocess.PIPE, text=True, timeout=limit)
+                code, stdout = done.returncode, done.stdout
+            except subprocess.TimeoutExpired as exc:
+                code, stdout = 1, str(exc.stdout or "")
+            try:
+                document = json.loads(stdout) if stdout.strip() else None
+            except ValueError:
+                document = None
+            with lock:
+                out.append(Started(d.spec.cli_name, d.slot, d.as_of, code, document))
+
+    threads = [threading.Thread(target=one_job, args=(dues,)) for dues in by_job.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(out, key=lambda s: (s.job, s.slot))
+
+
+def pause(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(metavar="JOB", show_default=False)],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for status and history.")] = "",
+    json_: JsonOption = False,
+) -> None:
+    """Hold a job: its scheduled runs record themselves skipped until `resume`.
+
+    A run started by hand (gstjobs run JOB from a terminal) still runs.
+
+    \b
+    Example:
+      gstjobs pause hearing-reminders --reason "court vacation till 2 Jan"
+    """
+    from gstjobs import slots
+    from gstjobs.ledger import SYSTEM_TENANT
+    from gstjobs.migrate import require_current
+
+    app_state = state(ctx, json_)
+    spec = jobs.find(job)
+    by = _who()
+    with app_state.connection("pause") as conn:
+        require_current(conn)
+        slots.pause(conn, spec.name, reason, by)
+        _audit(conn, SYSTEM_TENANT, "job_paused", {"job_name": spec.name, "reason": reason})
+    show(
+        app_state,
+        lambda: {"job": spec.name, "paused": True, "reason": reason, "by": by},
+        lambda: f"{spec.cli_name} paused" + (f" ({reason})" if reason else ""),
+    )
+
+
+def resume(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(metavar="JOB", show_default=False)],
+    json_: JsonOption = False,
+) -> None:
+    """Let a paused job run on its schedule again.
+
+    \b
+    Example:
+      gstjobs resume hearing-reminders
+    """
+    from gstjobs import slots
+    from gstjobs.ledger import SYSTEM_TENANT
+    from gstjobs.migrate import require_current
+
+    app_state = state(ctx, json_)
+    spec = jobs.find(job)
+    with app_state.connection("resume") as conn:
+        require_current(conn)
+        was = slots.resume(conn, spec.name)
+        if was:
+            _audit(conn, SYSTEM_TENANT, "job_resumed", {"job_name": spec.name})
+    show(
+        app_state,
+        lambda: {"job": spec.name, "paused": False, "wasPaused": was},
+        lambda: f"{spec.cli_name} resumed" if was else f"{spec.cli_name} was not paused",
+    )
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _audit(conn: Any, tenant: Any, action: str, details: dict[str, Any]) -> None:
+    from sqlalchemy import text
+
+    payload = json.dumps(details | {"by": _who()})
+    conn.execute(text(AUDIT), {"system": tenant, "action": action, "details": payload})

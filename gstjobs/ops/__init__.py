@@ -1,0 +1,1 @@
+"""Operating gstjobs: what is due (run-due), doctor, metrics."""

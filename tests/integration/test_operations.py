@@ -1,0 +1,233 @@
+"""Operations (issue 14): the slot ledger, run-due and its policies, pause and resume,
+several hosts at once, and shards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+
+from gstjobs import slots
+from gstjobs.jobs import JOBS, find
+from tests.conftest import clean_env, url_text
+from tests.support import factory
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def _now(engine: Engine) -> datetime:
+    with engine.connect() as conn:
+        now: datetime = conn.execute(text("SELECT now()")).scalar_one()
+    return now
+
+
+def _served(engine: Engine, job: str, slot: datetime) -> None:
+    """A successful run that served ``slot``, as the runner records one."""
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            text(
+                "INSERT INTO job_runs (job_name, status, trigger, host, pid, started_at, "
+                "finished_at, duration_ms) VALUES (:j, 'success', 'scheduled', 'earlier-host', "
+                "1, :at, :at, 10) RETURNING id"
+            ),
+            {"j": job, "at": slot},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO job_slots (job_name, shard, scheduled_at, state, run_id) "
+                "VALUES (:j, '', :s, 'ran', :r)"
+            ),
+            {"j": job, "s": slot, "r": run_id},
+        )
+
+
+def _slot_states(engine: Engine, job: str) -> list[tuple[datetime, str]]:
+    with engine.connect() as conn:
+        return [
+            (r.scheduled_at, r.state)
+            for r in conn.execute(
+                text(
+                    "SELECT scheduled_at, state FROM job_slots WHERE job_name = :j "
+                    "ORDER BY scheduled_at"
+                ),
+                {"j": job},
+            )
+        ]
+
+
+def test_a_scheduled_run_serves_its_slot_on_time_late_or_catching_up(
+    engine: Engine, cli: Any
+) -> None:
+    sla = find("sla-check")
+    now = _now(engine)
+    latest = slots.slot_at(sla, IST, now)
+    grace = slots.grace(sla, IST, now)
+    # On time: its own slot, started within the grace (or, near a boundary, just after).
+    on_time = cli("run", "sla-check", "--trigger", "scheduled", "--slot", latest.isoformat())
+    assert on_time.code == 0, on_time.stderr
+    state = dict(_slot_states(engine, sla.name))[latest]
+    assert state == ("ran" if now - latest <= grace else "late")
+    # Served already: a second host's run for the same slot records itself skipped.
+    again = cli(
+        "run", "sla-check", "--trigger", "scheduled", "--json", "--slot", latest.isoformat()
+    )
+    assert again.code == 0 and again.json()["status"] == "skipped"
+    assert "served this slot already" in again.json()["message"]
+    # An older slot no run served: caught up (run-due names it).
+    older = latest - timedelta(minutes=30)
+    caught = cli("run", "sla-check", "--trigger", "scheduled", "--slot", older.isoformat())
+    assert caught.code == 0, caught.stderr
+    assert dict(_slot_states(engine, sla.name))[older] == "caught_up"
+
+
+def test_late_after_the_grace_and_missed_slots_written_by_the_next_run(
+    engine: Engine, cli: Any
+) -> None:
+    sla = find("sla-check")
+    now = _now(engine)
+    latest = slots.slot_at(sla, IST, now)
+    _served(engine, sla.name, latest - timedelta(minutes=60))
+    # The latest slot, but started past its grace: late. (Name the slot 16 minutes back
+    # so that "past the grace" holds whatever the minute of the test.)
+    stale = latest - timedelta(minutes=15)
+    late = cli("run", "sla-check", "--trigger", "scheduled", "--slot", stale.isoformat())
+    assert late.code == 0, late.stderr
+    states = dict(_slot_states(engine, sla.name))
+    # the slots between the one served an hour before and this one got no run
+    assert states[latest - timedelta(minutes=45)] == "missed"
+    assert states[latest - timedelta(minutes=30)] == "missed"
+    assert states[stale] == "caught_up"
+
+
+def test_run_due_after_a_26_hour_gap_does_what_each_policy_says(engine: Engine, cli: Any) -> None:
+    now = _now(engine)
+    local_now = now.astimezone(IST)
+    sla, nightly, reminders = (
+        find("sla-check"),
+        find("analytics-snapshot"),
+        find("hearing-reminders"),
+    )
+    _served(engine, sla.name, slots.slot_at(sla, IST, now - timedelta(hours=26)))
+    last_night = slots.slot_at(nightly, IST, now)
+    _served(engine, nightly.name, last_night - timedelta(days=3))
+    latest_reminder = slots.slot_at(reminders, IST, now)
+    _served(engine, reminders.name, latest_reminder - timedelta(days=2))
+    with engine.begin() as conn:
+        factory.tenant(conn)
+
+    planned = cli("run-due", "--dry-run", "--json")
+    assert planned.code == 0, planned.stderr
+    due: dict[str, list[dict[str, Any]]] = {}
+    for d in planned.json()["due"]:
+        due.setdefault(d["job"], []).append(d)
+    # the SLA check: once, for the latest slot only
+    assert [d["slot"] for d in due["sla-check"]] == [
+        slots.slot_at(sla, IST, now).astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ]
+    # the nightly snapshot: each missed night, each as of its own 23:59
+    assert len(due["analytics-snapshot"]) == 3
+    assert all(d["asOf"] == d["slot"] for d in due["analytics-snapshot"][:2])
+    # reminders: never for a day that has passed; today's only if 08:00 has come
+    today = [d for d in due.get("hearing-reminders", [])]
+    assert len(today) == (1 if local_now.hour >= 8 else 0)
+
+    ran = cli("run-due", "--json")
+    assert ran.code == 0, ran.stderr
+    states = dict(_slot_states(engine, nightly.name))
+    nights = [last_night - timedelta(days=n) for n in (2, 1)]
+    assert [states[n] for n in nights] == ["caught_up", "caught_up"]
+    with engine.connect() as conn:
+        dates = set(conn.execute(text("SELECT snapshot_date FROM analytics_snapshots")).scalars())
+    assert {n.astimezone(IST).date() for n in [*nights, last_night]} <= dates
+    # the reminder slot of yesterday stays missed: nothing is sent for a day gone by
+    assert dict(_slot_states(engine, reminders.name)).get(latest_reminder - timedelta(days=1)) in (
+        None,
+        "missed",
+    )
+
+
+def test_two_hosts_running_run_due_at_once_run_each_slot_once(
+    engine: Engine, db_url: URL, tmp_path: Any
+) -> None:
+    with engine.begin() as conn:
+        factory.tenant(conn)
+    env = clean_env({"DATABASE_URL": url_text(db_url), "GSTJOBS_DATA_DIR": str(tmp_path)})
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "gstjobs", "run-due"], env=env, cwd=tmp_path)
+        for _ in range(2)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    with engine.connect() as conn:
+        served = conn.execute(
+            text(
+                "SELECT s.job_name, s.scheduled_at, count(r.id) AS runs FROM job_slots s "
+                "JOIN job_runs r ON r.job_name = s.job_name AND r.status = 'success' "
+                "AND r.trigger = 'scheduled' AND r.id = s.run_id "
+                "GROUP BY 1, 2"
+            )
+        ).all()
+        successes = conn.execute(
+            text("SELECT job_name, count(*) FROM job_runs WHERE status = 'success' GROUP BY 1")
+        ).all()
+    assert served and all(r.runs == 1 for r in served)
+    # one successful run per job (each job had one due slot), whatever the other host did
+    assert all(n == 1 for _, n in successes)
+    assert {j for j, _ in successes} == {s.name for s in JOBS}
+
+
+def test_pause_holds_scheduled_runs_and_resume_lets_them_go(engine: Engine, cli: Any) -> None:
+    paused = cli("pause", "sla-check", "--reason", "data migration tonight")
+    assert paused.code == 0, paused.stderr
+    held = cli("run", "sla-check", "--trigger", "scheduled", "--json")
+    assert held.code == 0 and held.json()["status"] == "skipped"
+    assert "paused" in held.json()["message"]
+    manual = cli("run", "sla-check", "--trigger", "manual", "--json")
+    assert manual.json()["status"] == "success"  # an operator's own run still runs
+    status = cli("status", "--json").json()
+    (row,) = [j for j in status["jobs"] if j["cliName"] == "sla-check"]
+    assert row["paused"] and row["pausedReason"] == "data migration tonight"
+    plan = cli("run-due", "--dry-run", "--json").json()
+    assert "sla-check" in {h["job"] for h in plan["held"]}
+    assert cli("resume", "sla-check").code == 0
+    # The slot the paused run left (state paused) is served now; a manual run serves none.
+    assert cli("run", "sla-check", "--trigger", "scheduled", "--json").json()["status"] == (
+        "success"
+    )
+    with engine.connect() as conn:
+        actions = list(
+            conn.execute(
+                text(
+                    "SELECT action_type FROM audit_log WHERE action_type LIKE 'job_%' "
+                    "ORDER BY timestamp"
+                )
+            ).scalars()
+        )
+    assert actions == ["job_paused", "job_resumed"]
+
+
+def test_shards_cover_every_practice_exactly_once(engine: Engine, cli: Any) -> None:
+    now = _now(engine)
+    with engine.begin() as conn:
+        practices = [factory.tenant(conn, f"Practice {i}") for i in range(8)]
+        for t in practices:
+            factory.task(conn, t, due=now - timedelta(days=1))
+    runs = [cli("run", "sla-check", "--shard", f"{k}/3", "--json") for k in range(3)]
+    assert all(r.code == 0 for r in runs), [r.stderr for r in runs]
+    with engine.connect() as conn:
+        by_run = conn.execute(
+            text(
+                "SELECT run_id, array_agg(DISTINCT tenant_id) AS tenants FROM automation_events "
+                "GROUP BY run_id"
+            )
+        ).all()
+        shards = set(conn.execute(text("SELECT shard FROM job_runs")).scalars())
+    seen = [t for r in by_run for t in r.tenants]
+    assert sorted(seen) == sorted(practices)  # each practice once, in exactly one shard
+    assert shards == {"0/3", "1/3", "2/3"}
+    bad = cli("run", "sla-check", "--shard", "3/3")
+    assert bad.code == 2 and "--shard" in bad.stderr
