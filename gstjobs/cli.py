@@ -41,12 +41,12 @@ log = logging.getLogger(__name__)
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Jobs", ("run", "run-due", "pause", "resume")),
-    ("Monitoring", ("status", "history", "health-report")),
+    ("Monitoring", ("status", "history", "health-report", "metrics", "doctor")),
     ("Outbox", ("notify",)),
     ("Rules", ("rules",)),
     ("Analytics", ("analytics",)),
     ("Statutory dates", ("limitation",)),
-    ("Database", ("db",)),
+    ("Database", ("db", "prune")),
     ("Installation", ("schedule",)),
     ("Demo", ("demo",)),
 )
@@ -332,12 +332,13 @@ def _fail(how: Invocation, message: str, code: int, details: str | None = None) 
     from gstjobs.render import print_json
 
     sys.stderr.write(f"gstjobs: {message}" + (f" ({details})" if details else "") + "\n")
-    if how.command == "health-report":
+    if how.command in ("health-report", "doctor"):
         if how.json:
             unknown = {"status": "UNKNOWN", "exitCode": 3, "error": message}
             print_json(unknown | {"errorDetails": details})
         else:
-            sys.stdout.write(f"GSTJOBS UNKNOWN - {message}\n")
+            label = "GSTJOBS DOCTOR" if how.command == "doctor" else "GSTJOBS"
+            sys.stdout.write(f"{label} UNKNOWN - {message}\n")
         return 3
     if how.json:
         doc: dict[str, object] = {"success": False}

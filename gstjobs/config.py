@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEZONE = "Asia/Kolkata"
 SMTP_SECURITY_VALUES = ("none", "starttls", "ssl")
+MIN_RETAIN_DAYS = 8
+"""Retention never goes below this: the 7-day figures of status and health-report, and
+the original specification's troubleshooting queries, read a week back."""
 DEADLINE_PREFIX = "GSTJOBS_DEADLINE_"
 """``GSTJOBS_DEADLINE_<JOB>`` (e.g. GSTJOBS_DEADLINE_SLA_CHECK=300): one job's run deadline."""
 
@@ -52,6 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GSTJOBS_HEALTH_WINDOW_HOURS", "24", "window of the health check (1-2160)"),
     Setting("GSTJOBS_NOTIFY_CAP", "100", "messages per practice per delivery (1-100000)"),
     Setting("GSTJOBS_NOTIFY_MAX_ATTEMPTS", "5", "attempts before a message fails (1-100)"),
+    Setting("GSTJOBS_RETAIN_DAYS", "90", "days of history prune keeps (8-36500)"),
+    Setting("GSTJOBS_RETAIN_FAILED_DAYS", "365", "days failures are kept (>= RETAIN_DAYS)"),
     Setting("GSTJOBS_QUIET_HOURS", "21:00-08:00", "when routine messages wait, or off"),
     Setting("GSTJOBS_DELIVERY_DEADLINE", "50", "seconds one delivery run sends (1-3600)"),
     Setting("GSTJOBS_SEND_BUDGET", "60", "seconds a job sends its own rows (0-3600)"),
@@ -114,6 +119,11 @@ class Settings:
     lock_timeout: float | None = None
     """None: each job's maximum acceptable time."""
     delivery: DeliverySettings = field(default_factory=lambda: DeliverySettings())
+    retain_days: int = 90
+    """GSTJOBS_RETAIN_DAYS: runs, audit rows, processed events, rule logs and sent
+    notifications older than this are pruned (after they are summed per day)."""
+    retain_failed_days: int = 365
+    """GSTJOBS_RETAIN_FAILED_DAYS: failures are kept this long."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -322,6 +332,8 @@ def load_settings(
         deadlines=_deadlines(env),
         lock_timeout=lock,
         delivery=load_delivery(env),
+        retain_days=(retain := _int(env, "GSTJOBS_RETAIN_DAYS", 90, MIN_RETAIN_DAYS, 36500)),
+        retain_failed_days=_int(env, "GSTJOBS_RETAIN_FAILED_DAYS", max(365, retain), retain, 36500),
     )
 
 

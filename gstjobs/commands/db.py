@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from gstjobs import progress
@@ -103,4 +105,41 @@ def stop(ctx: typer.Context, json_: JsonOption = False) -> None:
             if stopped
             else f"the embedded PostgreSQL in {pgdata} is not running"
         ),
+    )
+
+
+@app.command("roles")
+def roles(
+    ctx: typer.Context,
+    print_: Annotated[
+        bool, typer.Option("--print", help="Print the GRANT statements (the only mode).")
+    ] = True,
+    job_role: Annotated[str, typer.Option("--job-role", help="Role the jobs run as.")] = (
+        "gstjobs_job"
+    ),
+    monitor_role: Annotated[
+        str, typer.Option("--monitor-role", help="Read-only role for monitoring.")
+    ] = "gstjobs_monitor",
+    json_: JsonOption = False,
+) -> None:
+    """The GRANTs for a job role and a read-only monitoring role.
+
+    The schema's owner runs them (create the roles first, with LOGIN and a password);
+    the owner also runs `gstjobs db upgrade`.
+
+    \b
+    Example:
+      gstjobs db roles --print | psql -d litigation
+    """
+    from gstjobs import roles as privileges
+    from gstjobs.migrate import require_current
+
+    app_state = state(ctx, json_)
+    with app_state.connection("db roles") as conn:
+        require_current(conn)
+        statements = privileges.grants(conn, job_role, monitor_role)
+    show(
+        app_state,
+        lambda: {"statements": [s for s in statements if s and not s.startswith("--")]},
+        lambda: "\n".join(statements),
     )

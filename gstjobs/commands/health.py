@@ -7,6 +7,7 @@ to anything that keeps it from evaluating.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -41,8 +42,9 @@ def health_report(
     """
     from sqlalchemy import text
 
+    from gstjobs import render
     from gstjobs.health import report as health
-    from gstjobs.health.views import report_json, report_view
+    from gstjobs.health.views import long_output, report_json
     from gstjobs.migrate import require_current
 
     app_state = state(ctx, json_)
@@ -60,5 +62,14 @@ def health_report(
             database=app_state.db.label,
             specs=jobs.JOBS,
         )
-    show(app_state, lambda: report_json(result), lambda: report_view(result))
+    if app_state.json:
+        show(app_state, lambda: report_json(result), lambda: "")
+    else:
+        # The status line is one line whatever the terminal's width (a monitor reads the
+        # state and the performance data from it); the findings follow. -q keeps the
+        # status line: it is the check's answer.
+        sys.stdout.write(result.status_line() + "\n")
+        sys.stdout.flush()
+        if not app_state.quiet:
+            render.stdout.print(long_output(result))
     raise typer.Exit(result.exit_code)

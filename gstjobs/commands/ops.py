@@ -16,6 +16,7 @@ import typer
 from gstjobs import jobs
 from gstjobs.commands.common import (
     AppState,
+    DryRunOption,
     JsonOption,
     ShardOption,
     parse_shard,
@@ -33,6 +34,9 @@ def register(app: typer.Typer) -> None:
     app.command("run-due")(run_due)
     app.command("pause")(pause)
     app.command("resume")(resume)
+    app.command("metrics")(metrics)
+    app.command("doctor")(doctor)
+    app.command("prune")(prune)
 
 
 @dataclass(frozen=True)
@@ -252,3 +256,155 @@ def _audit(conn: Any, tenant: Any, action: str, details: dict[str, Any]) -> None
 
     payload = json.dumps(details | {"by": _who()})
     conn.execute(text(AUDIT), {"system": tenant, "action": action, "details": payload})
+
+
+def metrics(
+    ctx: typer.Context,
+    textfile: Annotated[
+        str | None,
+        typer.Option(
+            "--textfile",
+            metavar="PATH",
+            help="Write here (atomically) instead of stdout, e.g. for node-exporter's "
+            "textfile collector: /var/lib/node_exporter/textfile_collector/gstjobs.prom",
+        ),
+    ] = None,
+) -> None:
+    """The jobs, the outbox and the channels in Prometheus text format.
+
+    Per job: last success, last run and its duration and outcome, next slot, seconds
+    overdue, missed slots, paused, what the last run counted; the outbox by channel and
+    state; each channel's state. Read only.
+
+    \b
+    Examples:
+      gstjobs metrics
+      gstjobs metrics --textfile /var/lib/node_exporter/textfile_collector/gstjobs.prom
+    """
+    from prometheus_client import generate_latest, write_to_textfile
+    from sqlalchemy import text
+
+    from gstjobs.migrate import require_current
+    from gstjobs.ops import metrics as collected
+
+    app_state = state(ctx)
+    with app_state.connection("metrics") as conn:
+        require_current(conn)
+        now = conn.execute(text("SELECT now()")).scalar_one()
+        registry = collected.collect(conn, jobs.JOBS, app_state.settings.tz, now)
+    if textfile is None:
+        sys.stdout.write(generate_latest(registry).decode())
+        return
+    try:
+        write_to_textfile(textfile, registry)
+    except OSError as exc:
+        from gstjobs.errors import UsageError
+
+        raise UsageError(f"cannot write {textfile!r}: {exc.strerror or exc}.") from None
+
+
+def doctor(ctx: typer.Context, json_: JsonOption = False) -> None:
+    """What to look at when something feels wrong; one line per finding, with the fix.
+
+    Checks that cron or the timers still call (no scheduled run for longer than the
+    shortest schedule allows), that the installed crontab or timers match the registry,
+    the host and database clocks, pending migrations, the role's privileges, the
+    embedded server used where no one is at a terminal, the outbox, the channels,
+    paused jobs and missed slots. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+    \b
+    Example:
+      gstjobs doctor
+    """
+    from datetime import UTC, datetime
+
+    from gstjobs import render
+    from gstjobs.ops import doctor as checks
+
+    app_state = state(ctx, json_)
+    with app_state.connection("doctor") as conn:
+        found = checks.examine(
+            conn,
+            jobs.JOBS,
+            app_state.settings.tz,
+            host_now=datetime.now(UTC),
+            embedded=app_state.db.embedded,
+        )
+    worst = next((f.level for f in found if f.level != "INFO"), "OK")
+    code = checks.EXIT[worst]
+    head = f"GSTJOBS DOCTOR {worst} - {len(found)} finding(s) in {app_state.db.label}"
+    if app_state.json:
+        render.print_json(
+            {
+                "status": worst,
+                "exitCode": code,
+                "database": app_state.db.label,
+                "findings": [
+                    {"level": f.level, "subject": f.subject, "message": f.message, "fix": f.fix}
+                    for f in found
+                ],
+            }
+        )
+    else:
+        sys.stdout.write(head.replace("|", "/") + "\n")
+        for f in found:
+            sys.stdout.write(f.line().replace("|", "/") + "\n")
+    raise typer.Exit(code)
+
+
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            metavar="DAYS",
+            help="Keep this many days (e.g. 90d); default GSTJOBS_RETAIN_DAYS (90).",
+        ),
+    ] = None,
+    dry_run: DryRunOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Sum old history per day, then delete it: the prune job, by hand.
+
+    Finished runs, job-execution audit rows, processed events, rule logs and sent
+    notifications older than the retention go (failures after
+    GSTJOBS_RETAIN_FAILED_DAYS), in small batches that never block a running job.
+
+    \b
+    Examples:
+      gstjobs prune --dry-run
+      gstjobs prune --older-than 180d
+    """
+    from dataclasses import replace
+
+    from gstjobs import progress, render, runner
+    from gstjobs.config import MIN_RETAIN_DAYS
+    from gstjobs.errors import UsageError
+
+    app_state = state(ctx, json_)
+    settings = app_state.settings
+    if older_than is not None:
+        raw = older_than.strip().lower().removesuffix("d")
+        if not raw.isdigit() or not MIN_RETAIN_DAYS <= int(raw) <= 36500:
+            raise UsageError(
+                f"--older-than {older_than!r} must be a number of days from "
+                f"{MIN_RETAIN_DAYS} to 36500, e.g. 90d."
+            )
+        days = int(raw)
+        settings = replace(
+            settings, retain_days=days, retain_failed_days=max(days, settings.retain_failed_days)
+        )
+    spec = jobs.find("prune")
+    request = runner.RunRequest(dry_run=dry_run, trigger="manual")
+    with progress.shown(not (app_state.json or app_state.quiet)) as shown:
+        outcome = runner.execute(spec, settings, app_state.db, request, shown)
+    show(
+        app_state,
+        lambda: render.run_json(outcome),
+        lambda: render.run_table(outcome, settings.tz),
+        report=True,
+    )
+    if outcome.status == "failed":
+        sys.stderr.write(f"gstjobs: prune failed: {outcome.error}\n")
+    raise typer.Exit(outcome.exit_code)

@@ -64,6 +64,10 @@ class DeliveryHealth:
     now: datetime
     tz: ZoneInfo
 
+    @property
+    def channels_down(self) -> int:
+        return sum(c.state == "down" for c in self.channels)
+
     def findings(self) -> list[Finding]:
         out: list[Finding] = []
         for c in self.channels:

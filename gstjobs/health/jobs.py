@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from gstjobs import ledger
+from gstjobs import ledger, slots
 from gstjobs.core import JobSpec
 from gstjobs.health.automation import Finding
 
@@ -31,6 +32,8 @@ WARNING_TIME_FACTOR = 1.5
 WARNING_SUCCESS_PCT = 90
 WARNING_ERROR_PCT = 10
 STATS_DAYS = 7
+REPEATED_SLOTS = 3
+"""Late or skipped slots in 24 hours from which it is a pattern (WARNING)."""
 SILENCE_HOURS = 24
 OUTBOX_STALE = timedelta(hours=1)
 
@@ -80,6 +83,18 @@ SKIPPED_BEHIND_LONG_RUNS = text(
 """Runs skipped because the run holding the lock had been at it longer than the job's
 schedule interval: a scheduled run was lost to a run that should have ended."""
 
+SLOTS_24H = text(
+    """
+    SELECT job_name,
+           count(*) FILTER (WHERE state = 'missed' AND scheduled_at > :since) AS missed,
+           count(*) FILTER (WHERE state IN ('late', 'skipped') AND scheduled_at > :since)
+               AS late_or_skipped,
+           max(scheduled_at) AS last
+    FROM job_slots WHERE shard = '' AND scheduled_at <= :now
+    GROUP BY job_name
+    """
+)
+
 RAN_RECENTLY = text(
     """
     SELECT count(*) FROM job_runs
@@ -115,6 +130,9 @@ class JobHealth:
     skipped_behind_long_runs: int = 0
     """Runs skipped in the last 24 h behind a run older than the schedule interval."""
     schedule_interval_s: float = 0.0
+    missed_daily_24h: int = 0
+    """Slots of a daily job missed in the last 24 h (written, or not yet written)."""
+    late_or_skipped_24h: int = 0
 
     @property
     def success_rate_7d(self) -> float | None:
@@ -144,6 +162,18 @@ class JobHealth:
                 f"{self.skipped_behind_long_runs} scheduled run(s) in the last 24 h were "
                 "skipped because another run held the lock for longer than the schedule "
                 f"interval ({_span(self.schedule_interval_s)})",
+            )
+        if self.missed_daily_24h:
+            add(
+                "CRITICAL",
+                f"missed {self.missed_daily_24h} scheduled run(s) in the last 24 h: no run came "
+                "for its slot; see gstjobs history --slots, and gstjobs run-due to catch up",
+            )
+        if self.late_or_skipped_24h >= REPEATED_SLOTS:
+            add(
+                "WARNING",
+                f"{self.late_or_skipped_24h} of its slots in the last 24 h ran late or were "
+                "skipped; see gstjobs history --slots",
             )
         if self.failure_streak >= STREAK_CRITICAL:
             add(
@@ -214,6 +244,12 @@ def system_health(
     }
     status = {s.job: s for s in ledger.status(conn, now, tz, specs)}
     intervals = {spec.name: schedule_interval(spec, now, tz) for spec in specs}
+    day_ago = now - timedelta(hours=SILENCE_HOURS)
+    slot_counts = {r.job_name: r for r in conn.execute(SLOTS_24H, {"since": day_ago, "now": now})}
+    missed_daily = {
+        spec.name: _missed_daily(spec, tz, now, slot_counts.get(spec.name), intervals[spec.name])
+        for spec in specs
+    }
     behind = {
         r.job_name: r.skipped
         for r in conn.execute(
@@ -248,6 +284,10 @@ def system_health(
             running_run_id=status[spec.name].last_run_id,
             skipped_behind_long_runs=behind.get(spec.name, 0),
             schedule_interval_s=intervals[spec.name],
+            missed_daily_24h=missed_daily[spec.name],
+            late_or_skipped_24h=(
+                slot_counts[spec.name].late_or_skipped if spec.name in slot_counts else 0
+            ),
         )
         for spec in specs
     )
@@ -256,6 +296,18 @@ def system_health(
     ).scalar_one()
     outbox = conn.execute(STALE_OUTBOX, {"before": now - OUTBOX_STALE}).one()
     return SystemHealth(jobs, ran, outbox.stale, outbox.oldest)
+
+
+def _missed_daily(
+    spec: JobSpec, tz: ZoneInfo, now: datetime, counts: Any, interval_s: float
+) -> int:
+    """Missed slots of a daily (or rarer) job in the last 24 h: those written, and a slot
+    past its grace after the last recorded one (no run has come to write it)."""
+    if interval_s < 86400 or counts is None:
+        return 0
+    since = max(counts.last, now - timedelta(hours=SILENCE_HOURS))
+    pending = slots.between(spec, tz, since, now - slots.grace(spec, tz, now))
+    return int(counts.missed) + len(pending)
 
 
 def schedule_interval(spec: JobSpec, now: datetime, tz: ZoneInfo) -> float:

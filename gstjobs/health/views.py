@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from gstjobs.clock import iso_z
@@ -19,7 +18,8 @@ def report_json(r: HealthReport) -> dict[str, Any]:
     return {
         "status": r.status,
         "exitCode": r.exit_code,
-        "summary": r.status_line().split(" | ")[0],
+        "summary": r.summary(),
+        "perfdata": r.perfdata(),
         "now": iso_z(r.now),
         "database": r.database,
         "counts": r.counts(),
@@ -60,15 +60,16 @@ def _tenant_summary(m: dict[str, Any]) -> dict[str, Any]:
     return {k: m[k] for k in keys}
 
 
-def report_view(r: HealthReport) -> RenderableType:
-    line = Text(r.status_line().split(" | ")[0], style=LEVEL_STYLE.get(r.status, ""))
+def long_output(r: HealthReport) -> RenderableType:
+    """What follows the status line: one line per finding. Nothing in it holds a '|',
+    which a monitor would read as more performance data."""
     found = r.findings()
     if not found:
-        return Group(line, Text(f"no findings — {r.database}", style="dim"))
-    table = Table(caption=f"{r.database}, as of {iso_z(r.now)}", caption_justify="left")
-    table.add_column("level", no_wrap=True)
-    table.add_column("subject", no_wrap=True)
-    table.add_column("finding", overflow="fold", ratio=1)
+        return Text(f"no findings ({r.database}, as of {iso_z(r.now)})".replace("|", "/"))
+    lines = []
     for f in found:
-        table.add_row(Text(f.level, style=LEVEL_STYLE[f.level]), f.subject, f.message)
-    return Group(line, table)
+        text = Text(f"{f.level:<8} ", style=LEVEL_STYLE[f.level])
+        text.append(f"{f.subject}: {f.message}".replace("|", "/"))
+        lines.append(text)
+    lines.append(Text(f"({r.database}, as of {iso_z(r.now)})".replace("|", "/"), style="dim"))
+    return Group(*lines)

@@ -133,6 +133,28 @@ JOBS: tuple[JobSpec, ...] = (
 )
 
 
+JOBS += (
+    JobSpec(
+        name="prune-history",
+        cli_name="prune",
+        schedule="0 3 * * 0",
+        expected_seconds=(5, 60),
+        max_seconds=300,
+        summary="Sum old runs, events, rule logs and notifications per day, then delete "
+        "them (weekly).",
+        module="gstjobs.jobs.prune",
+        result_keys=(
+            "runsPruned",
+            "auditRowsPruned",
+            "eventsPruned",
+            "ruleLogsPruned",
+            "notificationsPruned",
+            "slotsPruned",
+        ),
+    ),
+)
+
+
 def find(name: str) -> JobSpec:
     """The job called ``name`` (CLI or canonical name); UsageError listing the known ones."""
     for spec in JOBS:

@@ -41,8 +41,17 @@ CREATE TABLE IF NOT EXISTS job_run_rollups (
   skipped integer NOT NULL,
   duration_ms_total bigint NOT NULL,
   duration_ms_max integer NOT NULL,
-  items jsonb NOT NULL DEFAULT '{}'::jsonb,
   PRIMARY KEY (day, job_name, shard)
+);
+
+-- What the pruned runs counted (their numeric results), summed per job and day.
+CREATE TABLE IF NOT EXISTS job_run_rollup_items (
+  day date NOT NULL,
+  job_name text NOT NULL,
+  shard text NOT NULL DEFAULT '',
+  key text NOT NULL,
+  total numeric NOT NULL,
+  PRIMARY KEY (day, job_name, shard, key)
 );
 
 -- Per practice and day, what the pruned detail rows held: events emitted, rule

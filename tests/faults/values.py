@@ -223,4 +223,7 @@ def kinds(world: World) -> dict[str, tuple[Strategy[str], Strategy[str]]]:
         "install-path": _words(["/opt/gstjobs/.venv/bin/gstjobs", "gstjobs"], ["", "a b"]),
         "word": _words(["root", "ops@firm.example", "gstjobs"], ["", "ü" * 40]),
         "unit-dir": _files(["units"], ["rules/valid.json", "/dev/null/units"]),
+        "shard": _words(["0/2", "1/2", "0/1"], ["2/2", "1/0", "a/b", "-1/2", "0/65"]),
+        "textfile": _files(["gstjobs.prom"], ["/dev/null/x.prom", "rules", ""]),
+        "days-text": _words(["90d", "30", "3650d"], ["3d", "0", "forever", "-5d"]),
     }

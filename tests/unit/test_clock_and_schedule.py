@@ -53,6 +53,7 @@ def test_registry_matches_the_contract() -> None:
         "health-check": ("automation-health-check", "0 7 * * *", (2, 5), 10),
         "deliver": ("deliver-notifications", "* * * * *", (1, 10), 60),
         "limitation-watch": ("limitation-watch", "30 7 * * *", (2, 10), 30),
+        "prune": ("prune-history", "0 3 * * 0", (5, 60), 300),
     }
     assert {
         s.cli_name: (s.name, s.schedule, s.expected_seconds, s.max_seconds) for s in JOBS
