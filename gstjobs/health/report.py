@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from gstjobs.core import JobSpec
+from gstjobs.health import matters
 from gstjobs.health.automation import AutomationHealth, Finding, automation_health, worst
 from gstjobs.health.delivery import DeliveryHealth, delivery_health
 from gstjobs.health.jobs import SystemHealth, system_health
@@ -30,9 +31,16 @@ class HealthReport:
     automation: AutomationHealth
     system: SystemHealth
     delivery: DeliveryHealth
+    matters: tuple[Finding, ...] = ()
+    """Hearings with no outcome recorded, proceedings whose dates cannot be computed."""
 
     def findings(self) -> list[Finding]:
-        found = self.automation.findings() + self.system.findings() + self.delivery.findings()
+        found = (
+            self.automation.findings()
+            + self.system.findings()
+            + self.delivery.findings()
+            + list(self.matters)
+        )
         order = ("CRITICAL", "WARNING", "INFO")
         return sorted(found, key=lambda f: order.index(f.level))
 
@@ -140,4 +148,5 @@ def report(
         automation=automation_health(conn, tenants, now, hours),
         system=system_health(conn, now, tz, specs),
         delivery=delivery_health(conn, now, tz, specs),
+        matters=tuple(matters.findings(conn, tenants, now)),
     )

@@ -238,3 +238,25 @@ def test_the_printed_grants_are_enough_and_no_more(
         assert "permission denied" not in looked.stderr
     refused = cli("run", "sla-check", env=as_monitor)
     assert refused.code != 0  # the monitoring role cannot run a job
+
+
+def test_hearings_with_no_outcome_are_chased_by_matter_reference(cli: Any, engine: Engine) -> None:
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        open_case = factory.case(conn, t, number="DRC-01/2025-26/014")
+        closed = factory.case(conn, t, number="DRC-01/2024-25/003", status="Closed")
+        adjourned_case = factory.case(conn, t, number="APL-01/2025-26/002")
+        recent = factory.case(conn, t, number="DRC-01/2025-26/020")
+        factory.hearing(conn, t, open_case, now - timedelta(days=3))  # never recorded
+        factory.hearing(conn, t, recent, now - timedelta(hours=2))  # within a day: not yet
+        factory.hearing(conn, t, closed, now - timedelta(days=5))  # closed matter: let be
+        factory.hearing(conn, t, adjourned_case, now - timedelta(days=4))
+        factory.hearing(conn, t, adjourned_case, now + timedelta(days=10))  # next date set
+    found = cli("health-report", "--json").json()["findings"]
+    hearings = [f for f in found if f["subject"].endswith("hearings")]
+    assert len(hearings) == 1
+    assert hearings[0]["message"].startswith(
+        "1 hearing(s) past with no outcome recorded: DRC-01/2025-26/014"
+    )
+    assert hearings[0]["tenant_id"] == str(t)
