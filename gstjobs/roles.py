@@ -43,8 +43,13 @@ MONITOR_READS = (
     "automation_rules",
     "automation_logs",
     "tenants",
+    "cases",
+    "hearings",
+    "proceedings",
+    "annual_return_due_dates",
 )
-"""What status, history, health-report, metrics and doctor read."""
+"""What status, history, health-report, metrics and doctor read (health-report reads
+the matters too: hearings with no recorded outcome, proceedings missing dates)."""
 
 TABLES = text(
     """
