@@ -17,6 +17,7 @@ HEAVY = (
     "sqlalchemy",
     "psycopg",
     "jinja2",
+    "pydantic",
     "rich",
     "croniter",
     "tabulate",
