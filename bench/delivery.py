@@ -177,7 +177,7 @@ def fresh(engine: Engine, messages: int, channel: str = "email") -> None:
 def deliver(engine: Engine, env: dict[str, str], label: str) -> Figure:
     began = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gstjobs", "-q", "run", "deliver", "--json"],
+        [sys.executable, "-m", "gstjobs", "-q", "run", "deliver", "--trigger", "manual", "--json"],
         env=env,
         stdout=subprocess.PIPE,
         text=True,

@@ -141,7 +141,9 @@ def main() -> None:
         ("re-run, same --as-of", "2026-11-29T07:30"),
         ("next morning", "2026-11-30T07:30"),
     ):
-        wall, rss, doc = _run(["run", "limitation-watch", "--as-of", as_of, "--json"], env)
+        wall, rss, doc = _run(
+            ["run", "limitation-watch", "--as-of", as_of, "--trigger", "manual", "--json"], env
+        )
         results = doc.get("results", {})
         shown = ", ".join(
             f"{k}={results[k]}"

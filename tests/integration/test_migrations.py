@@ -157,3 +157,31 @@ def test_failed_migration_rolls_back_and_is_not_recorded(empty_db_url: URL) -> N
             == 0
         )
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("zone", "ok"),
+    [
+        ("Asia/Kolkata", True),
+        ("Asia/Calcutta", True),
+        ("Europe/London", True),
+        ("America/Argentina/Buenos_Aires", True),
+        ("UTC", True),
+        ("Mars/Olympus", False),
+        ("America/Foo_Bar", False),
+        ("IST", False),  # PostgreSQL would read it as Israel
+        ("+05:30", False),  # and this as UTC-05:30
+        ("", False),
+        (None, False),
+    ],
+)
+def test_a_practice_time_zone_is_checked_by_postgresql_itself(
+    engine: Any, zone: str | None, ok: bool
+) -> None:
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT gstjobs_timezone_ok(:tz)"), {"tz": zone}).scalar() is ok
+        if zone is not None and not ok:
+            with pytest.raises(Exception, match="not an IANA time zone"), conn.begin_nested():
+                conn.execute(
+                    text("INSERT INTO tenants (name, timezone) VALUES ('x', :tz)"), {"tz": zone}
+                )
