@@ -102,7 +102,22 @@ def stop_embedded(pgdata: Path) -> bool:
         return False
     # As root, pgserver runs the server as its own system user (see pgserver).
     user = "pgserver" if os.geteuid() == 0 else None
-    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+    # A fast shutdown still writes a checkpoint; on a busy disk that can outlast pg_ctl's
+    # default 60 s wait, so wait longer, and judge by the server, not by pg_ctl's answer.
+    import subprocess
+
+    try:
+        pgserver.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-t", "300", "-m", "fast", "stop"], pgdata=pgdata, user=user
+        )
+    except subprocess.CalledProcessError as exc:
+        if info.is_running():
+            detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+            raise DatabaseUnavailable(
+                f"the embedded server in {pgdata} did not stop"
+                + (f" ({detail[-1]})" if detail else "")
+                + "; try again, or stop it with pg_ctl -D that directory."
+            ) from exc
     handles = pgdata / ".handle_pids.json"
     if handles.exists():
         handles.unlink()  # the processes that used it are gone with it
