@@ -250,7 +250,7 @@ def _path_of(words: list[str]) -> list[str] | None:
         if word in GLOBAL_VALUE:
             i += 2
             continue
-        if word.startswith("-") or not hasattr(group, "get_command"):
+        if word.startswith("-") or "…" in word or not hasattr(group, "get_command"):
             break
         names = word.split("|")
         if path and all(n.isupper() or n.startswith(("{", "<", "$")) for n in names):
