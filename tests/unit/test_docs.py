@@ -143,7 +143,7 @@ def test_docs_name_no_document_the_reader_does_not_have() -> None:
 # ---------------------------------------------------------------- the CLI reference
 def test_the_cli_reference_is_what_typer_generates(tmp_path: Path) -> None:
     """docs/cli.md is Typer's own generator run on the app; after changing a command's
-    help, regenerate it with `make docs`."""
+    help (or the pinned typer version), regenerate it with `make docs`."""
     out = tmp_path / "cli.md"
     typer_cli = str(Path(sys.executable).with_name("typer"))
     subprocess.run(
