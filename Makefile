@@ -27,7 +27,7 @@ demo: venv
 	$(DEMO) status
 	@# The monitoring check exits 1 or 2 on findings; the demo shows it without failing.
 	$(DEMO) health-report || true
-	@echo "Next: .venv/bin/gstjobs history | notify list | analytics | rules list  (see README)"
+	@echo "Next: .venv/bin/gstjobs history | notify list | analytics | rules list  (see docs/)"
 
 ## test: the whole suite, on GSTJOBS_TEST_DATABASE_URL or, unset, the embedded server.
 test: venv lint
