@@ -299,10 +299,12 @@ def test_every_literal_gstjobs_example_parses() -> None:
             words = shlex.split(rest)
         except ValueError:  # a line cut inside quotes (alias x='gstjobs …')
             continue
-        if not literal or not words or any(_placeholder(w) for w in words):
+        if not words or any(_placeholder(w) for w in words):
             continue
         if "run" in words and "--as-of" in words:  # time travel: look first (issue 10)
             assert {"--dry-run", "--force"} & set(words), (page, rest)
+        if not literal:
+            continue
         args = hoist_globals(words)
         command: Any = get_command(app)
         parent = None
