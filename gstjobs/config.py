@@ -3,7 +3,7 @@
 Every setting has a type, a range and a one-line error that names it (exit 78), so a
 malformed value stops the command before it touches the database, and a value that
 passes cannot make a later run overflow or fail. ``SETTINGS`` lists them for the
-documentation (a meta-test keeps the README's table complete).
+documentation (a meta-test keeps docs/configuration.md complete).
 """
 
 from __future__ import annotations
@@ -399,7 +399,7 @@ def _whatsapp(env: Mapping[str, str]) -> WhatsAppSettings | None:
 # ---------------------------------------------------------------- delivery
 @dataclass(frozen=True)
 class DeliverySettings:
-    """How the outbox is sent (README, Notifications: delivery settings)."""
+    """How the outbox is sent (docs/notifications.md, delivery settings)."""
 
     run_deadline: float = 50.0
     """GSTJOBS_DELIVERY_DEADLINE: seconds one delivery run may send; well under the lease."""

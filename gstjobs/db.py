@@ -71,7 +71,8 @@ def _embedded(pgdata: Path) -> Database:
     except ImportError:
         raise ConfigError(
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed; "
-            "set DATABASE_URL or run: pip install 'gstjobs[embedded]'."
+            "set DATABASE_URL, or install it beside gstjobs: pip install 'pgserver>=0.1.4' "
+            "(gstjobs is not on a package index; a checkout installs it with .[embedded])."
         ) from None
     pgdata.mkdir(parents=True, exist_ok=True)
     try:

@@ -5,7 +5,7 @@ moment: the data is read as it stood at the cutoff (nothing created, completed,
 uploaded or dated after it counts). For a nightly run the cutoff is ``as_of``; for
 a backfilled day it is 23:59 of that day in the tenant's timezone.
 
-Definitions (the README (Analytics snapshot) says the same in prose):
+Definitions (docs/analytics.md says the same in prose):
 
 * a task's *completion moment* is ``completed_at`` when its status is Completed
   (``created_at`` when a Completed task has no ``completed_at``); a task of any other

@@ -5,7 +5,7 @@ A rule is ``trigger_event`` + ``conditions`` (a JSON object over the event's dat
 runs a rule; the SQL matcher (``gstjobs_rule_matches`` in 002_automation.sql) only
 ever sees conditions that passed. Each problem is one ``RuleError`` whose message
 names the bad field, e.g. ``actions[0].recipient must be one of assignee, case_owner,
-admins (got "boss")``. The language is documented in the README (Automation rules).
+admins (got "boss")``. The language is documented in docs/rules.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ For every tenant of the run, one ``analytics_snapshots`` row (metric type
 ``daily_snapshot``) for the tenant-local date of ``as_of``, holding the seed's six
 metrics as they stood at ``as_of``, ``anomaly_detected`` and the list of anomalies.
 Metric definitions: gstjobs.analytics.metrics; the anomaly rule:
-gstjobs.analytics.anomalies; both in the README (Analytics snapshot). A re-run for the same date
+gstjobs.analytics.anomalies; both in docs/analytics.md. A re-run for the same date
 replaces that day's row. Backfilling a range: gstjobs.analytics.backfill.
 """
 

@@ -1,6 +1,6 @@
 """What a provider's answer means for the message and for the channel.
 
-Every failed send is one of four kinds (README, Notifications: failures by kind):
+Every failed send is one of four kinds (docs/notifications.md, failures by kind):
 
 - ``UNUSABLE``: the channel cannot send anything (connection refused or timed out,
   login or token rejected). The channel stops for the run, no attempt is spent, the

@@ -45,7 +45,7 @@ class Prepared:
     claim: Claim
     template: str
     message_id: str
-    """Stable across retries of the same rows (README, the crash window)."""
+    """Stable across retries of the same rows (docs/notifications.md, the crash window)."""
     recipient: str
     """SMTP envelope recipient or phone number; kept out of every error text."""
     data: bytes

@@ -154,7 +154,7 @@ class Recorder:
         # Each outcome is a commit of its own; waiting for its WAL flush would cost a
         # disk sync per message. The server still commits what it has received if this
         # process dies; only a crash of PostgreSQL itself could forget the last fraction
-        # of a second of outcomes (README, the crash window).
+        # of a second of outcomes (docs/notifications.md, the crash window).
         result = self._pg.exec_(b"SET synchronous_commit = off")
         if result.status != pq.ExecStatus.COMMAND_OK:
             message = result.error_message.decode(errors="replace").strip()

@@ -110,7 +110,7 @@ def whatsapp_parameters(template: str, payload: Mapping[str, Any], envelope: Env
     """Body parameters of the pre-approved WhatsApp template of the same name.
 
     Each WhatsApp template is approved by Meta with numbered placeholders; these
-    are the values for {{1}}, {{2}}, … in that order (see the README (Notifications)).
+    are the values for {{1}}, {{2}}, … in that order (see docs/notifications.md).
     """
     context = {**payload, "timezone": envelope.timezone, "now": envelope.now.isoformat()}
     firm = envelope.firm_name
