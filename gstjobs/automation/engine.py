@@ -40,6 +40,7 @@ from uuid import UUID
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from gstjobs import stats
 from gstjobs.automation import actions
 from gstjobs.automation.rules import decode, validate_actions, validate_conditions
 from gstjobs.core import JobContext
@@ -279,7 +280,7 @@ def process_pending(conn: Connection, ctx: JobContext, *, batch_size: int = BATC
         conn.execute(statement)
     conn.execute(STORE_RULES, {"rules": json.dumps([r.as_json() for r in rules])})
     conn.execute(text("ANALYZE pg_temp.gstjobs_rules, pg_temp.gstjobs_rule_actions"))
-    executed = failed = 0
+    executed = failed = events = 0
     after = 0
     while True:
         conn.execute(actions.CLEAR_PAGE)
@@ -289,11 +290,16 @@ def process_pending(conn: Connection, ctx: JobContext, *, batch_size: int = BATC
         if page.n:
             done = _process_page(conn, ctx)
             executed, failed = executed + done.executed, failed + done.failed
-            after = page.last
+            events, after = events + page.n, page.last
         if page.n < batch_size:
             break
     if failed:
         log.warning("%d of %d rule execution(s) failed", failed, executed)
+    # Each execution logs a row and queues at most a few notifications.
+    stats.analyze_if_changed(
+        conn,
+        {"automation_events": events, "automation_logs": executed, "notifications": executed},
+    )
     return Fired(executed=executed, failed=failed)
 
 

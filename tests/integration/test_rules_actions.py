@@ -314,6 +314,8 @@ def test_sla_check_runs_the_rules_and_counts_them(engine: Engine, settings: Sett
         ],
     )
     add_rule(engine, w, "sla_violation", {}, [{"type": "notify", "recipient": "admins"}])
+    with engine.begin() as conn:  # no due date and no one has started it for four days
+        factory.task(conn, w["t"], due=None, created=AS_OF - timedelta(days=4))
     outcome = run_job(settings, "sla-check", as_of=AS_OF)
     assert outcome.status == "success"
     assert outcome.results["rulesTriggered"] == 2
