@@ -46,9 +46,12 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+## bench: every job against its SQL floor at scales S, M, L (BENCH_SCALES), then delivery
+## and limitation-watch; writes bench/RESULTS.md. Uses BENCH_DATABASE_URL's server.
 bench: venv
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/limitation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

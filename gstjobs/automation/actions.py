@@ -45,7 +45,8 @@ RUN_TABLES = (
         """
         CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_page (
             event_id bigint PRIMARY KEY, tenant_id uuid NOT NULL, event_type text NOT NULL,
-            entity_type text NOT NULL, payload jsonb NOT NULL, task_id uuid, case_id uuid
+            entity_type text NOT NULL, dedup_key text NOT NULL, payload jsonb NOT NULL,
+            task_id uuid, case_id uuid
         ) ON COMMIT DROP
         """
     ),
@@ -114,7 +115,7 @@ planned AS (
     JOIN pg_temp.gstjobs_rules r ON r.rule_id = s.rule_id
 ), targets AS (
     SELECT p.event_id, p.rule_id, p.pos, p.action, p.rule_name, g.tenant_id, g.event_type,
-           g.payload,
+           g.dedup_key AS event_key, g.payload,
            t.id AS task_id, t.title AS task_title, t.priority AS task_priority,
            t.status AS task_status, t.due_date AS task_due, t.assigned_to AS task_assignee,
            c.id AS case_id, c.case_number, c.title AS case_title, c.owner_id,
@@ -234,7 +235,11 @@ ESCALATE = text(
 CREATE_TASK = text(
     f"""
     WITH {_targets("create_task")}, src AS (
-        SELECT gen_random_uuid() AS new_id, x.event_id, x.rule_id, x.pos, x.tenant_id,
+        -- The new task's id follows from the execution (the event's own key, the rule and
+        -- the action's place): a database that took the same writes holds the same ids.
+        SELECT CAST(md5(concat_ws(':', 'gstjobs-task', x.tenant_id, x.event_type, x.event_key,
+                                  x.rule_id, x.pos)) AS uuid) AS new_id,
+               x.event_id, x.rule_id, x.pos, x.tenant_id,
                x.case_id, x.action, u.id AS assignee,
                CAST(:as_of AS timestamptz)
                    + make_interval(hours => (x.action ->> 'due_in_hours')::int) AS due_date

@@ -217,4 +217,5 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         "flagsCleared": cleared,
         "rulesTriggered": fired.executed,
         "rulesFailed": fired.failed,
+        "rulesSeconds": round(fired.seconds, 3),
     }
