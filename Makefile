@@ -51,9 +51,12 @@ lint: venv
 docs: venv
 	$(BIN)/typer gstjobs.__main__ utils docs --name gstjobs --output docs/cli.md
 
+## bench: every job against its SQL floor at scales S, M, L (BENCH_SCALES), then delivery
+## and limitation-watch; writes bench/RESULTS.md. Uses BENCH_DATABASE_URL's server.
 bench: venv
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/limitation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -21,10 +21,18 @@ from gstjobs.errors import ConfigError, UsageError
 
 SELECT = text(
     """
-    SELECT id, timezone, gstjobs_timezone_ok(timezone) AS known
-    FROM tenants
-    WHERE cardinality(CAST(:ids AS uuid[])) = 0 OR id = ANY(:ids)
-    ORDER BY id
+    WITH picked AS MATERIALIZED (
+        SELECT id, timezone
+        FROM tenants
+        WHERE cardinality(CAST(:ids AS uuid[])) = 0 OR id = ANY(:ids)
+    ), zones AS MATERIALIZED (
+        -- once per distinct zone: the check reads pg_timezone_names, tens of ms a call
+        SELECT z.timezone, gstjobs_timezone_ok(z.timezone) AS known
+        FROM (SELECT DISTINCT timezone FROM picked) z
+    )
+    SELECT p.id, p.timezone, coalesce(z.known, false) AS known
+    FROM picked p LEFT JOIN zones z ON z.timezone = p.timezone
+    ORDER BY p.id
     """
 )
 

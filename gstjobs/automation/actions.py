@@ -1,23 +1,18 @@
 """The three action types, each one set-based statement over every planned action.
 
-The engine hands each statement a JSON array of planned actions
-``{event_id, rule_id, tenant_id, rule_name, pos, action}`` (``action`` already
-validated and normalised by ``rules.py``). The shared ``targets`` CTE resolves each
-event to its task, hearing and case, always within the event's tenant, so a rule can
-never reach another tenant's rows even when an event names a foreign id.
-
-Every statement returns one row per planned action it acted on, keyed by
-``(event_id, rule_id, pos)``; the engine turns those into ``actions_executed``.
+The engine keeps a run's working set in temporary tables (``RUN_TABLES``): the
+validated rules and their normalised actions, the page of locked events (each with
+the task and case it names, resolved within the event's tenant, so a rule can never
+reach another tenant's rows even when an event names a foreign id), the page's
+executions, the *scope* of the current attempt (all of the page's executions, one
+rule's, or one execution) and what each planned action did. A phase statement reads
+the scope's actions of its type, acts, and writes one ``gstjobs_done`` row per planned
+action (``detail``, merged into ``actions_executed`` by the engine's log statement).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from uuid import UUID
 
 from sqlalchemy import Connection, text
 
@@ -25,50 +20,140 @@ PHASES = ("escalate", "create_task", "notify")
 """Order of execution: a notification then shows the task as escalated, and a
 follow-up task exists before anyone is told about it."""
 
+Key = tuple[int, object]
+"""An execution: (event id, rule id)."""
+
+RUN_TABLES = (
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_rules (
+            rule_id uuid PRIMARY KEY, tenant_id uuid NOT NULL, name text NOT NULL,
+            trigger_event text NOT NULL, conditions jsonb, match_all boolean NOT NULL,
+            problem text
+        ) ON COMMIT DROP
+        """
+    ),
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_rule_actions (
+            rule_id uuid NOT NULL, pos int NOT NULL, kind text NOT NULL, action jsonb NOT NULL,
+            PRIMARY KEY (rule_id, pos)
+        ) ON COMMIT DROP
+        """
+    ),
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_page (
+            event_id bigint PRIMARY KEY, tenant_id uuid NOT NULL, event_type text NOT NULL,
+            entity_type text NOT NULL, dedup_key text NOT NULL, payload jsonb NOT NULL,
+            task_id uuid, case_id uuid
+        ) ON COMMIT DROP
+        """
+    ),
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_exec (
+            event_id bigint NOT NULL, rule_id uuid NOT NULL
+        ) ON COMMIT DROP
+        """
+    ),
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_scope (
+            event_id bigint NOT NULL, rule_id uuid NOT NULL
+        ) ON COMMIT DROP
+        """
+    ),
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_done (
+            event_id bigint NOT NULL, rule_id uuid NOT NULL, pos int NOT NULL,
+            detail jsonb NOT NULL
+        ) ON COMMIT DROP
+        """
+    ),
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_failed (
+            event_id bigint NOT NULL, rule_id uuid NOT NULL, error text NOT NULL
+        ) ON COMMIT DROP
+        """
+    ),
+    text(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_run_escalations (task_id uuid PRIMARY KEY)
+        ON COMMIT DROP
+        """
+    ),
+    # A second pass in the same transaction starts from its own rules; the escalations
+    # stay: they are the run's (see ESCALATE).
+    text("TRUNCATE pg_temp.gstjobs_rules, pg_temp.gstjobs_rule_actions"),
+)
+"""The run's working set; dropped at commit or rollback."""
+
+CLEAR_PAGE = text(
+    "TRUNCATE pg_temp.gstjobs_page, pg_temp.gstjobs_exec, pg_temp.gstjobs_done,"
+    " pg_temp.gstjobs_failed"
+)
+CLEAR_SCOPE = text("TRUNCATE pg_temp.gstjobs_scope")
+
+MARK_ALL = text(
+    """
+    UPDATE automation_events e SET processed_at = :as_of
+    WHERE e.id IN (SELECT p.id FROM automation_events p
+                   WHERE p.processed_at IS NULL AND p.tenant_id = ANY(:tenants)
+                   FOR UPDATE SKIP LOCKED)
+    """
+)
+"""With no active rule, every pending event is processed as it is (none can fire)."""
+
 _TARGETS = """
 planned AS (
-    SELECT p.*
-    FROM jsonb_to_recordset(CAST(:planned AS jsonb))
-         AS p (event_id bigint, rule_id uuid, tenant_id uuid, rule_name text, pos int,
-               action jsonb)
+    SELECT s.event_id, s.rule_id, a.pos, a.action, r.name AS rule_name
+    FROM pg_temp.gstjobs_scope s
+    JOIN pg_temp.gstjobs_rule_actions a ON a.rule_id = s.rule_id AND a.kind = {kind}
+    JOIN pg_temp.gstjobs_rules r ON r.rule_id = s.rule_id
 ), targets AS (
-    SELECT p.event_id, p.rule_id, p.pos, p.action, p.rule_name, e.tenant_id, e.event_type,
-           e.payload,
+    SELECT p.event_id, p.rule_id, p.pos, p.action, p.rule_name, g.tenant_id, g.event_type,
+           g.dedup_key AS event_key, g.payload,
            t.id AS task_id, t.title AS task_title, t.priority AS task_priority,
            t.status AS task_status, t.due_date AS task_due, t.assigned_to AS task_assignee,
            c.id AS case_id, c.case_number, c.title AS case_title, c.owner_id,
-           CASE WHEN e.entity_type = 'task' THEN t.assigned_to ELSE c.assigned_to END
+           CASE WHEN g.entity_type = 'task' THEN t.assigned_to ELSE c.assigned_to END
                AS assignee
     FROM planned p
-    JOIN automation_events e ON e.id = p.event_id AND e.tenant_id = p.tenant_id
-    LEFT JOIN tasks t
-           ON e.entity_type = 'task' AND t.id = e.entity_id AND t.tenant_id = e.tenant_id
-    LEFT JOIN hearings h
-           ON e.entity_type = 'hearing' AND h.id = e.entity_id AND h.tenant_id = e.tenant_id
-    LEFT JOIN cases c ON c.id = coalesce(t.case_id, h.case_id) AND c.tenant_id = e.tenant_id
+    JOIN pg_temp.gstjobs_page g ON g.event_id = p.event_id
+    LEFT JOIN tasks t ON t.id = g.task_id AND t.tenant_id = g.tenant_id
+    LEFT JOIN cases c ON c.id = g.case_id AND c.tenant_id = g.tenant_id
 )
 """
 
-CREATE_ESCALATIONS = text(
-    """
-    CREATE TEMPORARY TABLE IF NOT EXISTS gstjobs_run_escalations (task_id uuid PRIMARY KEY)
-    ON COMMIT DROP
-    """
-)
-"""The tasks whose priority this run raised. Escalation raises a task one step per run,
-however the work is split (several events of one task, batches, the engine's fallback
-rule by rule): a raise is skipped for a task already listed here. A savepoint rolled back
-takes its rows with it, so only raises that stand are remembered."""
+
+def _targets(kind: str) -> str:
+    return _TARGETS.format(kind=f"'{kind}'")  # one of PHASES, a constant
+
+
+_TASK_JSON = """
+CASE WHEN {x}.task_id IS NOT NULL THEN jsonb_build_object(
+    'id', {x}.task_id, 'title', {x}.task_title, 'priority', {priority},
+    'status', {x}.task_status, 'due_date', {x}.task_due) END
+"""
+_CASE_JSON = """
+CASE WHEN {x}.case_id IS NOT NULL THEN jsonb_build_object(
+    'id', {x}.case_id, 'case_number', {x}.case_number, 'title', {x}.case_title) END
+"""
+
+ESCALATABLE = ("task_overdue", "sla_violation", "deadline_approaching")
+"""Triggers whose template can tell the case owner about an escalated task."""
 
 # Every statement below returns its per-action result from the planning CTE alone, never
 # by joining a CTE back to another (``targets`` to ``changed``, ``recipients`` to
 # ``queued``): CTE scans carry no statistics, the planner estimates one row each and
-# picks a nested loop, which is quadratic in the batch (500 s for 54k notifications).
+# picks a nested loop, which is quadratic in the page.
 ESCALATE = text(
     f"""
-    WITH {_TARGETS}, grouped AS (
-        SELECT x.event_id, x.rule_id, x.pos, x.action, x.tenant_id, x.task_id,
-               x.task_priority, x.task_assignee,
+    WITH {_targets("escalate")}, grouped AS (
+        SELECT x.*,
                x.task_id IS NOT NULL AND x.task_status NOT IN ('Completed', 'Cancelled')
                    AS open,
                bool_or((x.action ->> 'reassign')::boolean)
@@ -76,18 +161,22 @@ ESCALATE = text(
                bool_or((x.action ->> 'raise_priority')::boolean)
                    OVER (PARTITION BY x.task_id) AS raise,
                g.task_id IS NOT NULL AS raised_before,
-               o.id AS owner_id
+               o.id AS active_owner
         FROM targets x
         LEFT JOIN pg_temp.gstjobs_run_escalations g ON g.task_id = x.task_id
         LEFT JOIN users o ON o.id = x.owner_id AND o.tenant_id = x.tenant_id AND o.is_active
     ), plan AS (
         SELECT p.*, p.raise AND NOT p.raised_before AS raise_now,
-               CASE WHEN p.reassign AND p.owner_id IS NOT NULL THEN p.owner_id
+               CASE WHEN p.reassign AND p.active_owner IS NOT NULL THEN p.active_owner
                     ELSE p.task_assignee END AS new_assignee,
                CASE WHEN NOT p.raise OR p.raised_before THEN p.task_priority
                     WHEN p.task_priority = 'Low' THEN 'Medium'
                     WHEN p.task_priority = 'Medium' THEN 'High'
-                    ELSE 'Critical' END AS new_priority
+                    ELSE 'Critical' END AS new_priority,
+               -- The case owner is told (copied), never handed the work unless asked.
+               p.open AND p.active_owner IS NOT NULL
+                   AND p.event_type IN ('task_overdue', 'sla_violation', 'deadline_approaching')
+                   AS tell_owner
         FROM grouped p
     ), wanted AS (
         SELECT DISTINCT ON (p.task_id) p.task_id, p.tenant_id, p.new_assignee, p.new_priority,
@@ -104,19 +193,53 @@ ESCALATE = text(
         INSERT INTO pg_temp.gstjobs_run_escalations (task_id)
         SELECT w.task_id FROM wanted w WHERE w.raise_now
         ON CONFLICT (task_id) DO NOTHING
+    ), told AS (
+        INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
+                                   run_id)
+        SELECT p.tenant_id, p.active_owner, 'email', p.event_type,
+               jsonb_build_object(
+                   'rule_id', p.rule_id,
+                   'rule_name', p.rule_name,
+                   'event_type', p.event_type,
+                   'event', p.payload,
+                   'task', {_TASK_JSON.format(x="p", priority="p.new_priority")},
+                   'case', {_CASE_JSON.format(x="p")},
+                   'escalation', jsonb_build_object(
+                       'priority', jsonb_build_array(p.task_priority, p.new_priority),
+                       'reassigned', p.new_assignee IS DISTINCT FROM p.task_assignee)),
+               'escalate:rule:' || p.rule_id || ':event:' || p.event_id || ':pos:' || p.pos
+                   || ':user:' || p.active_owner,
+               CAST(:run_id AS bigint)
+        FROM plan p
+        WHERE p.tell_owner
+        ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
     )
-    SELECT p.event_id, p.rule_id, p.pos, p.task_id, p.open,
-           p.task_priority AS priority_from, p.new_priority AS priority_to,
-           p.task_assignee AS assignee_from, p.new_assignee AS assignee_to,
-           (p.action ->> 'raise_priority')::boolean AND p.raised_before AS raised_earlier
+    INSERT INTO pg_temp.gstjobs_done (event_id, rule_id, pos, detail)
+    SELECT p.event_id, p.rule_id, p.pos,
+           CASE WHEN NOT p.open
+                THEN jsonb_build_object('task_id', p.task_id, 'skipped', 'no open task')
+                ELSE jsonb_build_object(
+                         'task_id', p.task_id,
+                         'priority', jsonb_build_array(p.task_priority, p.new_priority),
+                         'reassigned', p.new_assignee IS DISTINCT FROM p.task_assignee,
+                         'assigned_to', p.new_assignee,
+                         'owner_notified', p.tell_owner)
+                     || CASE WHEN (p.action ->> 'raise_priority')::boolean AND p.raised_before
+                             THEN '{{"priority_skipped": "already raised in this run"}}'::jsonb
+                             ELSE '{{}}'::jsonb END
+           END
     FROM plan p
     """
 )
 
 CREATE_TASK = text(
     f"""
-    WITH {_TARGETS}, src AS (
-        SELECT gen_random_uuid() AS new_id, x.event_id, x.rule_id, x.pos, x.tenant_id,
+    WITH {_targets("create_task")}, src AS (
+        -- The new task's id follows from the execution (the event's own key, the rule and
+        -- the action's place): a database that took the same writes holds the same ids.
+        SELECT CAST(md5(concat_ws(':', 'gstjobs-task', x.tenant_id, x.event_type, x.event_key,
+                                  x.rule_id, x.pos)) AS uuid) AS new_id,
+               x.event_id, x.rule_id, x.pos, x.tenant_id,
                x.case_id, x.action, u.id AS assignee,
                CAST(:as_of AS timestamptz)
                    + make_interval(hours => (x.action ->> 'due_in_hours')::int) AS due_date
@@ -133,19 +256,21 @@ CREATE_TASK = text(
                CAST(:as_of AS timestamptz)
         FROM src s
     )
-    SELECT s.event_id, s.rule_id, s.pos, s.new_id AS task_id, s.assignee AS assigned_to,
-           s.due_date
+    INSERT INTO pg_temp.gstjobs_done (event_id, rule_id, pos, detail)
+    SELECT s.event_id, s.rule_id, s.pos,
+           jsonb_build_object('task_id', s.new_id, 'assigned_to', s.assignee,
+                              'due_date', s.due_date)
     FROM src s
     """
 )
 
 NOTIFY = text(
     f"""
-    WITH {_TARGETS}, recipients AS (
+    WITH {_targets("notify")}, recipients AS (
         SELECT x.*, u.id AS user_id, x.action ->> 'channel' AS channel,
                'rule:' || x.rule_id || ':event:' || x.event_id || ':user:' || u.id AS dedup_key
         FROM targets x
-        JOIN users u
+        LEFT JOIN users u
           ON u.tenant_id = x.tenant_id AND u.is_active
          AND CASE x.action ->> 'recipient'
                  WHEN 'assignee' THEN u.id = x.assignee
@@ -164,102 +289,30 @@ NOTIFY = text(
                    'rule_name', r.rule_name,
                    'event_type', r.event_type,
                    'event', r.payload,
-                   'task', CASE WHEN r.task_id IS NOT NULL THEN jsonb_build_object(
-                               'id', r.task_id, 'title', r.task_title,
-                               'priority', r.task_priority, 'status', r.task_status,
-                               'due_date', r.task_due) END,
-                   'case', CASE WHEN r.case_id IS NOT NULL THEN jsonb_build_object(
-                               'id', r.case_id, 'case_number', r.case_number,
-                               'title', r.case_title) END),
+                   'task', {_TASK_JSON.format(x="r", priority="r.task_priority")},
+                   'case', {_CASE_JSON.format(x="r")}),
                r.dedup_key, CAST(:run_id AS bigint)
         FROM recipients r
+        WHERE r.user_id IS NOT NULL
         ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
         RETURNING tenant_id, channel, dedup_key
-    ), flagged AS (
-        -- An uncorrelated IN: a hashed subplan, linear whatever the planner's estimates.
-        SELECT r.event_id, r.rule_id, r.pos,
-               (r.tenant_id, r.channel, r.dedup_key)
-                   IN (SELECT q.tenant_id, q.channel, q.dedup_key FROM queued q) AS queued
-        FROM recipients r
     )
-    SELECT f.event_id, f.rule_id, f.pos, count(*) AS recipients,
-           count(*) FILTER (WHERE f.queued) AS queued
-    FROM flagged f
-    GROUP BY f.event_id, f.rule_id, f.pos
+    INSERT INTO pg_temp.gstjobs_done (event_id, rule_id, pos, detail)
+    SELECT r.event_id, r.rule_id, r.pos,
+           jsonb_build_object(
+               'recipients', count(r.user_id),
+               -- An uncorrelated IN: a hashed subplan, linear whatever the estimates.
+               'queued', count(*) FILTER (
+                   WHERE r.user_id IS NOT NULL AND (r.tenant_id, r.channel, r.dedup_key)
+                         IN (SELECT q.tenant_id, q.channel, q.dedup_key FROM queued q)))
+    FROM recipients r
+    GROUP BY r.event_id, r.rule_id, r.pos
     """
 )
 
-Key = tuple[int, UUID]
-"""An execution: (event id, rule id)."""
+_STATEMENTS = {"escalate": ESCALATE, "create_task": CREATE_TASK, "notify": NOTIFY}
 
 
-@dataclass(frozen=True)
-class Planned:
-    event_id: int
-    rule_id: UUID
-    tenant_id: UUID
-    rule_name: str
-    pos: int
-    action: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "rule_id": str(self.rule_id),
-            "tenant_id": str(self.tenant_id),
-            "rule_name": self.rule_name,
-            "pos": self.pos,
-            "action": self.action,
-        }
-
-
-def run_phase(
-    conn: Connection, phase: str, planned: Sequence[Planned], *, as_of: datetime, run_id: int
-) -> dict[tuple[int, UUID, int], dict[str, Any]]:
-    """Run every planned action of one type in one statement; what each one did."""
-    mine = [p for p in planned if p.action["type"] == phase]
-    if not mine:
-        return {}
-    params = {
-        "planned": json.dumps([p.as_json() for p in mine]),
-        "as_of": as_of,
-        "run_id": run_id,
-    }
-    if phase == "escalate":
-        rows = conn.execute(ESCALATE, params)
-        return {(r.event_id, r.rule_id, r.pos): _escalated(r) for r in rows}
-    if phase == "create_task":
-        rows = conn.execute(CREATE_TASK, params)
-        return {
-            (r.event_id, r.rule_id, r.pos): {
-                "task_id": str(r.task_id),
-                "assigned_to": str(r.assigned_to) if r.assigned_to else None,
-                "due_date": r.due_date.isoformat(),
-            }
-            for r in rows
-        }
-    rows = conn.execute(NOTIFY, params)
-    done = {
-        (r.event_id, r.rule_id, r.pos): {"recipients": r.recipients, "queued": r.queued}
-        for r in rows
-    }
-    return {
-        (p.event_id, p.rule_id, p.pos): done.get(
-            (p.event_id, p.rule_id, p.pos), {"recipients": 0, "queued": 0}
-        )
-        for p in mine
-    }
-
-
-def _escalated(row: Any) -> dict[str, Any]:
-    if not row.open:
-        return {"task_id": str(row.task_id) if row.task_id else None, "skipped": "no open task"}
-    done = {
-        "task_id": str(row.task_id),
-        "priority": [row.priority_from, row.priority_to],
-        "reassigned": row.assignee_to != row.assignee_from,
-        "assigned_to": str(row.assignee_to) if row.assignee_to else None,
-    }
-    if row.raised_earlier:
-        done["priority_skipped"] = "already raised in this run"
-    return done
+def run_phase(conn: Connection, phase: str, *, as_of: datetime, run_id: int) -> None:
+    """Run every action of one type in the current scope, in one statement."""
+    conn.execute(_STATEMENTS[phase], {"as_of": as_of, "run_id": run_id})

@@ -3,23 +3,28 @@
 Called by the jobs that emit events (sla-check, deadline-alerts) inside their tenant
 transaction. Each call loads the active rules of the run's tenants (one query) and
 validates each in Python (``rules.py``); an invalid rule is never run, its executions
-are logged ``failed`` with the validator's message. Then, batch by batch of at most
-``BATCH_SIZE`` events (so memory and statement size stay bounded on a big backlog):
+are logged ``failed`` with the validator's message. The validated rules go to the
+database once, as run-local temporary tables (``actions.RUN_TABLES``); from there on
+every step is a set-based statement and no event's data passes through Python. Page by
+page of at most ``BATCH_SIZE`` events, in event-id order (keyset: each page starts
+after the last id of the one before, so no page re-reads or re-sorts the backlog):
 
-1. locks the next pending events of the run's tenants (``FOR UPDATE SKIP LOCKED``, so
-   two jobs processing at once never take the same event);
-2. matches events to rules in one join through ``gstjobs_rule_matches``;
+1. locks the page's pending events (``FOR UPDATE SKIP LOCKED``, so two jobs processing
+   at once never take the same event) and copies them, with the task, hearing and case
+   each names within its own tenant, into ``gstjobs_page``;
+2. matches the page to the rules in one join through ``gstjobs_rule_matches``
+   (``gstjobs_exec``: one row per execution);
 3. runs the actions set-based, one statement per action type (escalate, create_task,
    notify) inside a savepoint; if that fails, again rule by rule and, within a
    failing rule, execution by execution, each in its own savepoint, so one bad rule
    (or one bad row) is logged ``failed`` and every other execution still acts;
 4. writes one ``automation_logs`` row per execution and marks the events processed.
 
-Every batch shares the caller's transaction: committed together, an event's actions
+Every page shares the caller's transaction: committed together, an event's actions
 happen exactly once; rolled back (a killed run), nothing happened and the events are
 still pending for the next run. A failed execution is not retried: the log and the
 health check report it. Escalation raises a task's priority at most one step per run,
-however the events of that task fall into batches and fallback groups (see
+however the events of that task fall into pages and fallback groups (see
 ``actions.CREATE_ESCALATIONS``).
 """
 
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +41,7 @@ from uuid import UUID
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from gstjobs import stats
 from gstjobs.automation import actions
 from gstjobs.automation.rules import decode, validate_actions, validate_conditions
 from gstjobs.core import JobContext
@@ -44,8 +50,9 @@ from gstjobs.errors import RuleError, first_line
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
-"""Pending events taken per batch: bounds memory and the size of each statement."""
+BATCH_SIZE = 50_000
+"""Pending events per page: bounds the run-local tables, the locks a failing statement
+rolls back and the cost of the fallback, not the number of statements per event."""
 
 LOAD_RULES = text(
     """
@@ -57,44 +64,144 @@ LOAD_RULES = text(
     """
 )
 
-LOCK_PENDING = text(
+STORE_RULES = text(
     """
-    SELECT id, tenant_id, event_type
-    FROM automation_events
-    WHERE tenant_id = ANY(:tenants) AND processed_at IS NULL
-    ORDER BY id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
+    WITH r AS (
+        SELECT *
+        FROM jsonb_to_recordset(CAST(:rules AS jsonb))
+             AS r (rule_id uuid, tenant_id uuid, name text, trigger_event text,
+                   conditions_ok boolean, problem text, actions jsonb)
+    ), stored AS (
+        INSERT INTO pg_temp.gstjobs_rules (rule_id, tenant_id, name, trigger_event,
+                                          conditions, match_all, problem)
+        SELECT r.rule_id, r.tenant_id, r.name, r.trigger_event,
+               -- the stored conditions, already validated in Python: never re-sent
+               CASE WHEN r.conditions_ok THEN a.conditions END,
+               NOT r.conditions_ok OR a.conditions = '{}'::jsonb, r.problem
+        FROM r JOIN automation_rules a ON a.id = r.rule_id AND a.tenant_id = r.tenant_id
+    )
+    INSERT INTO pg_temp.gstjobs_rule_actions (rule_id, pos, kind, action)
+    SELECT r.rule_id, (x.ord - 1)::int, x.action ->> 'type', x.action
+    FROM r CROSS JOIN LATERAL jsonb_array_elements(r.actions) WITH ORDINALITY AS x (action, ord)
+    WHERE r.problem IS NULL
+    """
+)
+
+LOCK_PAGE = text(
+    """
+    WITH locked AS (
+        SELECT e.id, e.tenant_id, e.event_type, e.entity_type, e.entity_id, e.dedup_key,
+               e.payload
+        FROM automation_events e
+        WHERE e.processed_at IS NULL AND e.id > :after AND e.tenant_id = ANY(:tenants)
+        ORDER BY e.id
+        LIMIT :limit
+        FOR UPDATE OF e SKIP LOCKED
+    ), paged AS (
+        INSERT INTO pg_temp.gstjobs_page (event_id, tenant_id, event_type, entity_type,
+                                         dedup_key, payload, task_id, case_id)
+        SELECT l.id, l.tenant_id, l.event_type, l.entity_type, l.dedup_key, l.payload, t.id,
+               c.id
+        FROM locked l
+        LEFT JOIN tasks t
+               ON l.entity_type = 'task' AND t.id = l.entity_id AND t.tenant_id = l.tenant_id
+        LEFT JOIN hearings h
+               ON l.entity_type = 'hearing' AND h.id = l.entity_id
+              AND h.tenant_id = l.tenant_id
+        LEFT JOIN cases c ON c.id = coalesce(t.case_id, h.case_id) AND c.tenant_id = l.tenant_id
+        RETURNING event_id
+    )
+    SELECT count(*) AS n, max(event_id) AS last FROM paged
     """
 )
 
 MATCH = text(
     """
-    SELECT e.id AS event_id, r.rule_id
-    FROM automation_events e
-    JOIN jsonb_to_recordset(CAST(:rules AS jsonb))
-         AS r (rule_id uuid, tenant_id uuid, trigger_event text, conditions jsonb)
-      ON r.tenant_id = e.tenant_id AND r.trigger_event = e.event_type
-    WHERE e.id = ANY(CAST(:events AS bigint[]))
-      AND gstjobs_rule_matches(r.conditions, e.payload)
-    ORDER BY e.id
+    INSERT INTO pg_temp.gstjobs_exec (event_id, rule_id)
+    SELECT p.event_id, r.rule_id
+    FROM pg_temp.gstjobs_page p
+    JOIN pg_temp.gstjobs_rules r
+      ON r.tenant_id = p.tenant_id AND r.trigger_event = p.event_type
+    WHERE r.match_all OR gstjobs_rule_matches(r.conditions, p.payload)
+    """
+)
+
+SCOPE_ALL = text(
+    """
+    INSERT INTO pg_temp.gstjobs_scope (event_id, rule_id)
+    SELECT x.event_id, x.rule_id
+    FROM pg_temp.gstjobs_exec x JOIN pg_temp.gstjobs_rules r ON r.rule_id = x.rule_id
+    WHERE r.problem IS NULL
+    """
+)
+
+SCOPE_RULE = text(
+    """
+    INSERT INTO pg_temp.gstjobs_scope (event_id, rule_id)
+    SELECT x.event_id, x.rule_id FROM pg_temp.gstjobs_exec x WHERE x.rule_id = :rule_id
+    """
+)
+
+SCOPE_ONE = text(
+    "INSERT INTO pg_temp.gstjobs_scope (event_id, rule_id) VALUES (:event_id, :rule_id)"
+)
+
+SCOPE_RULES = text("SELECT DISTINCT rule_id FROM pg_temp.gstjobs_scope")
+
+SCOPE_EXECUTIONS = text(
+    "SELECT event_id, rule_id FROM pg_temp.gstjobs_scope ORDER BY event_id, rule_id"
+)
+
+SCOPE_KINDS = text(
+    """
+    SELECT DISTINCT a.kind
+    FROM pg_temp.gstjobs_scope s JOIN pg_temp.gstjobs_rule_actions a ON a.rule_id = s.rule_id
+    """
+)
+
+RECORD_FAILED = text(
+    """
+    INSERT INTO pg_temp.gstjobs_failed (event_id, rule_id, error)
+    SELECT * FROM unnest(CAST(:events AS bigint[]), CAST(:rules AS uuid[]),
+                         CAST(:errors AS text[]))
     """
 )
 
 WRITE_LOGS = text(
     """
-    INSERT INTO automation_logs (tenant_id, rule_id, rule_name, trigger_event, status,
-                                 actions_executed, error_message, executed_at, event_id, run_id)
-    SELECT l.tenant_id, l.rule_id, l.rule_name, l.trigger_event, l.status, l.actions_executed,
-           l.error_message, :as_of, l.event_id, :run_id
-    FROM jsonb_to_recordset(CAST(:logs AS jsonb))
-         AS l (tenant_id uuid, rule_id uuid, rule_name text, trigger_event text, status text,
-               actions_executed jsonb, error_message text, event_id bigint)
+    WITH acted AS (
+        SELECT d.event_id, d.rule_id,
+               jsonb_agg(a.action || d.detail ORDER BY a.pos) AS executed
+        FROM pg_temp.gstjobs_done d
+        JOIN pg_temp.gstjobs_rule_actions a ON a.rule_id = d.rule_id AND a.pos = d.pos
+        GROUP BY d.event_id, d.rule_id
+    ), logged AS (
+        INSERT INTO automation_logs (tenant_id, rule_id, rule_name, trigger_event, status,
+                                     actions_executed, error_message, executed_at, event_id,
+                                     run_id)
+        SELECT r.tenant_id, r.rule_id, r.name, r.trigger_event,
+               CASE WHEN r.problem IS NULL AND f.error IS NULL THEN 'success' ELSE 'failed' END,
+               CASE WHEN r.problem IS NULL AND f.error IS NULL
+                    THEN coalesce(ac.executed, '[]'::jsonb) ELSE '[]'::jsonb END,
+               coalesce('invalid rule: ' || r.problem, f.error),
+               :as_of, x.event_id, :run_id
+        FROM pg_temp.gstjobs_exec x
+        JOIN pg_temp.gstjobs_rules r ON r.rule_id = x.rule_id
+        LEFT JOIN pg_temp.gstjobs_failed f ON f.event_id = x.event_id AND f.rule_id = x.rule_id
+        LEFT JOIN acted ac ON ac.event_id = x.event_id AND ac.rule_id = x.rule_id
+        RETURNING status
+    )
+    SELECT count(*) AS executed, count(*) FILTER (WHERE status = 'failed') AS failed
+    FROM logged
     """
 )
 
 MARK_PROCESSED = text(
-    "UPDATE automation_events SET processed_at = :as_of WHERE id = ANY(CAST(:events AS bigint[]))"
+    """
+    UPDATE automation_events e SET processed_at = :as_of
+    FROM pg_temp.gstjobs_page p
+    WHERE e.id = p.event_id
+    """
 )
 
 
@@ -103,6 +210,8 @@ class Fired:
     executed: int
     """Rule executions (each wrote one automation_logs row), failed ones included."""
     failed: int
+    seconds: float = 0.0
+    """The engine's own time (reported as ``rulesSeconds`` by the jobs, for the bench)."""
 
 
 @dataclass(frozen=True)
@@ -117,15 +226,16 @@ class LoadedRule:
     problem: str | None
     """The validator's message when the rule cannot run."""
 
-
-@dataclass(frozen=True)
-class Execution:
-    event_id: int
-    rule: LoadedRule
-
-    @property
-    def key(self) -> actions.Key:
-        return (self.event_id, self.rule.id)
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule_id": str(self.id),
+            "tenant_id": str(self.tenant_id),
+            "name": self.name,
+            "trigger_event": self.trigger_event,
+            "conditions_ok": self.conditions_ok,
+            "problem": self.problem,
+            "actions": list(self.actions),
+        }
 
 
 def load_rules(conn: Connection, tenants: Sequence[UUID]) -> list[LoadedRule]:
@@ -165,141 +275,108 @@ def process_pending(conn: Connection, ctx: JobContext, *, batch_size: int = BATC
     """Run the rules for every pending event of ``ctx.tenants``; see the module docstring."""
     if not ctx.tenants:
         return Fired(0, 0)
+    began = time.monotonic()
     rules = load_rules(conn, ctx.tenant_ids)
-    if any(a["type"] == "escalate" for r in rules for a in r.actions):
-        conn.execute(actions.CREATE_ESCALATIONS)
-    executed = failed = 0
+    if not rules:
+        # Nothing can fire: the pending events are processed as they are, in one statement.
+        conn.execute(actions.MARK_ALL, {"tenants": ctx.tenant_ids, "as_of": ctx.as_of})
+        return Fired(0, 0, time.monotonic() - began)
+    for statement in actions.RUN_TABLES:
+        conn.execute(statement)
+    conn.execute(STORE_RULES, {"rules": json.dumps([r.as_json() for r in rules])})
+    conn.execute(text("ANALYZE pg_temp.gstjobs_rules, pg_temp.gstjobs_rule_actions"))
+    executed = failed = events = 0
+    after = 0
     while True:
-        events = conn.execute(
-            LOCK_PENDING, {"tenants": ctx.tenant_ids, "limit": batch_size}
-        ).fetchall()
-        if events:
-            done = _process_batch(conn, ctx, rules, events)
+        conn.execute(actions.CLEAR_PAGE)
+        page = conn.execute(
+            LOCK_PAGE, {"tenants": ctx.tenant_ids, "after": after, "limit": batch_size}
+        ).one()
+        if page.n:
+            done = _process_page(conn, ctx)
             executed, failed = executed + done.executed, failed + done.failed
-        if len(events) < batch_size:
+            events, after = events + page.n, page.last
+        if page.n < batch_size:
             break
     if failed:
         log.warning("%d of %d rule execution(s) failed", failed, executed)
-    return Fired(executed=executed, failed=failed)
+    # Each execution logs a row and queues at most a few notifications.
+    stats.analyze_if_changed(
+        conn,
+        {"automation_events": events, "automation_logs": executed, "notifications": executed},
+    )
+    return Fired(executed=executed, failed=failed, seconds=time.monotonic() - began)
 
 
-def _process_batch(
-    conn: Connection, ctx: JobContext, rules: Sequence[LoadedRule], events: Sequence[Any]
-) -> Fired:
-    """Steps 2-4 of the module docstring for one batch of locked events."""
-    event_ids = [e.id for e in events]
-    executions = _match(conn, rules, events, event_ids)
-    runnable = [x for x in executions if x.rule.problem is None]
-    details, errors = _act(conn, runnable, ctx)
-    for x in executions:
-        if x.rule.problem is not None:
-            errors[x.key] = f"invalid rule: {x.rule.problem}"
-    logs = [_log_row(x, details, errors) for x in executions]
+def _process_page(conn: Connection, ctx: JobContext) -> Fired:
+    """Steps 2-4 of the module docstring for the locked page."""
     params = {"as_of": ctx.as_of, "run_id": ctx.run_id}
-    if logs:
-        conn.execute(WRITE_LOGS, {**params, "logs": json.dumps(logs)})
-    conn.execute(MARK_PROCESSED, {**params, "events": event_ids})
-    return Fired(executed=len(executions), failed=len(errors))
+    conn.execute(MATCH)
+    conn.execute(text("ANALYZE pg_temp.gstjobs_page, pg_temp.gstjobs_exec"))
+    errors = _act(conn, ctx)
+    if errors:
+        keys = list(errors)
+        conn.execute(
+            RECORD_FAILED,
+            {
+                "events": [e for e, _ in keys],
+                "rules": [r for _, r in keys],
+                "errors": [errors[k] for k in keys],
+            },
+        )
+    logged = conn.execute(WRITE_LOGS, params).one()
+    conn.execute(MARK_PROCESSED, params)
+    return Fired(executed=logged.executed, failed=logged.failed)
 
 
-def _match(
-    conn: Connection, rules: Sequence[LoadedRule], events: Sequence[Any], event_ids: list[int]
-) -> list[Execution]:
-    """Every (event, rule) execution: matched in SQL, or every event of the trigger for a
-    rule whose conditions cannot be evaluated (it is logged failed for each)."""
-    by_id = {r.id: r for r in rules}
-    evaluable = [
-        {
-            "rule_id": str(r.id),
-            "tenant_id": str(r.tenant_id),
-            "trigger_event": r.trigger_event,
-            "conditions": r.conditions,
-        }
-        for r in rules
-        if r.conditions_ok
-    ]
-    out: list[Execution] = []
-    if evaluable:
-        rows = conn.execute(MATCH, {"rules": json.dumps(evaluable), "events": event_ids})
-        out = [Execution(r.event_id, by_id[r.rule_id]) for r in rows]
-    for rule in rules:
-        if not rule.conditions_ok:
-            out.extend(
-                Execution(e.id, rule)
-                for e in events
-                if e.tenant_id == rule.tenant_id and e.event_type == rule.trigger_event
-            )
-    return out
+Group = tuple[str, Any]
+"""An attempt's scope: ("all", None), ("rule", rule id) or ("one", (event id, rule id))."""
 
 
-Details = dict[tuple[int, UUID, int], dict[str, Any]]
-
-
-def _act(
-    conn: Connection, executions: Sequence[Execution], ctx: JobContext
-) -> tuple[Details, dict[actions.Key, str]]:
-    """Run the executions' actions; fall back to smaller groups to isolate failures."""
-    details: Details = {}
+def _act(conn: Connection, ctx: JobContext) -> dict[actions.Key, str]:
+    """Run the page's runnable executions; fall back to smaller groups to isolate failures.
+    Returns the error of each execution that failed alone."""
     errors: dict[actions.Key, str] = {}
-    if not executions:
-        return details, errors
-    groups: list[list[Execution]] = [list(executions)]
-    level = 0
+    groups: list[Group] = [("all", None)]
     while groups:
-        retry: list[list[Execution]] = []
+        retry: list[Group] = []
         for group in groups:
+            _scope(conn, group)
             try:
-                details |= _attempt(conn, group, ctx)
+                _attempt(conn, ctx)
             except DBAPIError as exc:
                 if is_connection_lost(exc):
                     raise
-                if len(group) == 1:
-                    errors[group[0].key] = first_line(exc)
-                elif level == 0 and len(by_rule := _by_rule(group)) > 1:
-                    retry.extend(by_rule)
-                else:
-                    retry.extend([x] for x in group)
-        groups, level = retry, level + 1
-    return details, errors
+                kind, key = group
+                if kind == "one":
+                    errors[key] = first_line(exc)
+                    continue
+                if kind == "all":
+                    rule_ids = [r.rule_id for r in conn.execute(SCOPE_RULES)]
+                    if len(rule_ids) > 1:
+                        retry.extend(("rule", r) for r in rule_ids)
+                        continue
+                retry.extend(
+                    ("one", (x.event_id, x.rule_id)) for x in conn.execute(SCOPE_EXECUTIONS)
+                )
+        groups = retry
+    return errors
 
 
-def _by_rule(executions: Sequence[Execution]) -> list[list[Execution]]:
-    grouped: dict[UUID, list[Execution]] = defaultdict(list)
-    for x in executions:
-        grouped[x.rule.id].append(x)
-    return list(grouped.values())
+def _scope(conn: Connection, group: Group) -> None:
+    conn.execute(actions.CLEAR_SCOPE)
+    kind, key = group
+    if kind == "all":
+        conn.execute(SCOPE_ALL)
+    elif kind == "rule":
+        conn.execute(SCOPE_RULE, {"rule_id": key})
+    else:
+        conn.execute(SCOPE_ONE, {"event_id": key[0], "rule_id": key[1]})
 
 
-def _attempt(conn: Connection, executions: Sequence[Execution], ctx: JobContext) -> Details:
-    planned = [
-        actions.Planned(x.event_id, x.rule.id, x.rule.tenant_id, x.rule.name, pos, action)
-        for x in executions
-        for pos, action in enumerate(x.rule.actions)
-    ]
-    done: Details = {}
+def _attempt(conn: Connection, ctx: JobContext) -> None:
+    kinds = {r.kind for r in conn.execute(SCOPE_KINDS)}
     with conn.begin_nested():
         for phase in actions.PHASES:
-            done |= actions.run_phase(conn, phase, planned, as_of=ctx.as_of, run_id=ctx.run_id)
-    return done
-
-
-def _log_row(x: Execution, details: Details, errors: dict[actions.Key, str]) -> dict[str, Any]:
-    error = errors.get(x.key)
-    executed = (
-        []
-        if error
-        else [
-            action | details.get((x.event_id, x.rule.id, pos), {})
-            for pos, action in enumerate(x.rule.actions)
-        ]
-    )
-    return {
-        "tenant_id": str(x.rule.tenant_id),
-        "rule_id": str(x.rule.id),
-        "rule_name": x.rule.name,
-        "trigger_event": x.rule.trigger_event,
-        "status": "failed" if error else "success",
-        "actions_executed": executed,
-        "error_message": error,
-        "event_id": x.event_id,
-    }
+            if phase in kinds:
+                actions.run_phase(conn, phase, as_of=ctx.as_of, run_id=ctx.run_id)

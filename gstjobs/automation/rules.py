@@ -56,7 +56,7 @@ naming one of those would only fail at delivery."""
 
 _ACTION_KEYS = {
     "notify": {"type", "recipient", "channel", "template"},
-    "escalate": {"type", "reassign_to", "raise_priority"},
+    "escalate": {"type", "raise_priority", "reassign", "reassign_to"},
     "create_task": {"type", "title", "due_in_hours", "priority", "assign_to"},
 }
 _RULE_KEYS = {"id", "tenant_id", "name", "trigger_event", "conditions", "actions", "is_active"}
@@ -157,15 +157,7 @@ def _action(where: str, action: Any, trigger_event: str) -> dict[str, Any]:
             "template": _template(f"{where}.template", template, trigger_event),
         }
     if kind == "escalate":
-        reassign = action.get("reassign_to")
-        if reassign is not None and reassign != "case_owner":
-            raise RuleError(f"{where}.reassign_to must be case_owner (got {_show(reassign)})")
-        raise_priority = action.get("raise_priority", False)
-        if not isinstance(raise_priority, bool):
-            raise RuleError(f"{where}.raise_priority must be true or false")
-        if reassign is None and not raise_priority:
-            raise RuleError(f"{where} does nothing; give reassign_to or raise_priority: true")
-        return {"type": kind, "reassign": reassign is not None, "raise_priority": raise_priority}
+        return _escalate(where, action)
     title = action.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
         raise RuleError(f"{where}.title must be a non-empty string of at most {MAX_TITLE} chars")
@@ -182,6 +174,28 @@ def _action(where: str, action: Any, trigger_event: str) -> dict[str, Any]:
         "priority": _one_of(f"{where}.priority", action.get("priority", "Medium"), PRIORITIES),
         "assign_to": _one_of(f"{where}.assign_to", action.get("assign_to", "assignee"), ASSIGNEES),
     }
+
+
+def _escalate(where: str, action: dict[str, Any]) -> dict[str, Any]:
+    """An escalation raises the task's priority one step (unless ``raise_priority`` is
+    false) and tells the case owner; it hands the task to the case owner only when it
+    says ``"reassign": true`` (``"reassign_to": "case_owner"``, the older spelling, says
+    the same)."""
+    raise_priority = action.get("raise_priority", True)
+    if not isinstance(raise_priority, bool):
+        raise RuleError(f"{where}.raise_priority must be true or false")
+    reassign = action.get("reassign", False)
+    if not isinstance(reassign, bool):
+        raise RuleError(f"{where}.reassign must be true or false (got {_show(reassign)})")
+    if "reassign_to" in action:
+        if action["reassign_to"] != "case_owner":
+            raise RuleError(
+                f"{where}.reassign_to must be case_owner (got {_show(action['reassign_to'])})"
+            )
+        if "reassign" in action and not reassign:
+            raise RuleError(f"{where} says reassign false and reassign_to case_owner; give one")
+        reassign = True
+    return {"type": "escalate", "raise_priority": raise_priority, "reassign": reassign}
 
 
 def _template(where: str, template: Any, trigger_event: str) -> str:

@@ -155,6 +155,7 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         "eventsEmitted": counts.events,
         "rulesTriggered": fired.executed,
         "rulesFailed": fired.failed,
+        "rulesSeconds": round(fired.seconds, 3),
     }
 
 

@@ -1,19 +1,29 @@
 """check-sla-and-overdue: flag overdue tasks and SLA breaches, emit events, run rules.
 
 A task is *overdue* when ``due_date < as_of - grace`` and it is neither Completed
-nor Cancelled. It *breaches its SLA* when it is still open ``resolution_hours``
+nor Cancelled. A task *breaches its SLA* (time to first action, issue 12) when no one
+has started it: it is still ``Pending`` with no ``started_at`` ``resolution_hours``
 (its tenant's policy for its priority, else DEFAULT_SLA_HOURS) after ``created_at``.
+A task with a due date is judged by its due date alone: overdue is overdue, and it is
+never in SLA breach merely because it is open before it falls due. Tasks of a case
+whose status is ``Closed`` are left alone: never flagged, and flags set before the case
+closed are cleared on the next run.
 
-Four set-based statements cover every tenant of the run at once:
+Four set-based statements cover every tenant of the run at once, each touching only
+its candidates through a partial index shaped for its predicate (migration 012), so a
+15-minute tick costs what changed, not what the tables hold:
 
-1. clear flags on tasks that stopped qualifying (completed, cancelled, re-dated);
+1. clear flags on tasks that stopped qualifying (completed, cancelled, started,
+   re-dated, closed matter): the union of four narrow candidate sets;
 2. flag newly overdue tasks, emit ``task_overdue`` once per episode (task + due
    date) and log each to ``audit_log``;
 3. flag new SLA breaches, emit ``sla_violation`` once per task, log each;
 4. count what is flagged now.
 
 Emission is idempotent through the unique key of ``automation_events``: a second
-run at the same moment finds nothing new.
+run at the same moment finds nothing new. A run that changed a large share of
+``tasks`` analyses it before it ends (``gstjobs.stats``), so the next tick's plans
+are right whatever autovacuum is doing.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, text
 
+from gstjobs import stats
 from gstjobs.automation import engine as rules
 from gstjobs.core import JobContext, Results
 from gstjobs.sla import POLICY_CTE, policy_params
@@ -31,29 +42,54 @@ JOB_NAME = "check-sla-and-overdue"
 OPEN = "t.status NOT IN ('Completed', 'Cancelled')"
 PAST_DUE = "COALESCE(t.due_date < :threshold AND isfinite(t.due_date), false)"
 """A task without a (finite) due date is never overdue (and never leaves a NULL flag)."""
-
+UNSTARTED = "t.status = 'Pending' AND t.started_at IS NULL AND t.due_date IS NULL"
+"""Who can breach an SLA: no one has acted on it, and it has no due date to judge it by."""
+LIVE_CASE = (
+    "NOT EXISTS (SELECT 1 FROM cases c"
+    " WHERE c.id = t.case_id AND c.tenant_id = t.tenant_id AND c.status = 'Closed')"
+)
 
 # A flag stays while its task still qualifies at as_of, or when a run at a later moment
-# set it (a run with a past --as-of must never undo what later runs saw).
-STILL_OVERDUE = f"({OPEN} AND ({PAST_DUE} OR t.overdue_since > :as_of))"
+# set it (a run with a past --as-of must never undo what later runs saw); a closed
+# matter's flags go whatever the moment.
+STILL_OVERDUE = f"(NOT k.closed AND {OPEN} AND ({PAST_DUE} OR t.overdue_since > :as_of))"
 STILL_BREACHED = (
-    f"({OPEN} AND (t.created_at + make_interval(hours => p.hours) < :as_of"
+    f"(NOT k.closed AND {UNSTARTED} AND (t.created_at + make_interval(hours => p.hours) < :as_of"
     " OR t.sla_breached_at > :as_of))"
 )
 
 CLEAR_FLAGS = text(
     f"""
-    WITH {POLICY_CTE}
+    WITH {POLICY_CTE}, candidate AS (
+        SELECT t.id FROM tasks t
+        WHERE t.tenant_id = ANY(:tenants) AND (t.is_overdue OR t.sla_breached)
+          AND t.status IN ('Completed', 'Cancelled')
+        UNION
+        SELECT t.id FROM tasks t
+        WHERE t.tenant_id = ANY(:tenants) AND t.is_overdue
+          AND (t.due_date >= :threshold OR t.due_date IS NULL)
+        UNION
+        SELECT t.id FROM tasks t
+        WHERE t.tenant_id = ANY(:tenants) AND t.sla_breached
+        UNION
+        SELECT t.id FROM cases c JOIN tasks t ON t.case_id = c.id AND t.tenant_id = c.tenant_id
+        WHERE c.tenant_id = ANY(:tenants) AND c.status = 'Closed'
+          AND (t.is_overdue OR t.sla_breached)
+    ), k AS (
+        SELECT t.id, c.status IS NOT DISTINCT FROM 'Closed' AS closed
+        FROM candidate x
+        JOIN tasks t ON t.id = x.id
+        LEFT JOIN cases c ON c.id = t.case_id AND c.tenant_id = t.tenant_id
+    )
     UPDATE tasks t
     SET is_overdue = t.is_overdue AND {STILL_OVERDUE},
         overdue_since = CASE WHEN t.is_overdue AND {STILL_OVERDUE} THEN t.overdue_since END,
         sla_breached = t.sla_breached AND {STILL_BREACHED},
         sla_breached_at = CASE WHEN t.sla_breached AND {STILL_BREACHED}
                                THEN t.sla_breached_at END
-    FROM policy p
-    WHERE t.tenant_id = ANY(:tenants)
+    FROM k, policy p
+    WHERE t.id = k.id AND t.tenant_id = ANY(:tenants)
       AND p.tenant_id = t.tenant_id AND p.priority = t.priority
-      AND (t.is_overdue OR t.sla_breached)
       AND NOT ((NOT t.is_overdue OR {STILL_OVERDUE}) AND (NOT t.sla_breached OR {STILL_BREACHED}))
     """
 )
@@ -64,7 +100,9 @@ FLAG_OVERDUE = text(
         UPDATE tasks t
         SET is_overdue = true, overdue_since = :as_of
         WHERE t.tenant_id = ANY(:tenants)
-          AND NOT t.is_overdue AND {OPEN} AND {PAST_DUE}
+          AND NOT t.is_overdue AND {OPEN}
+          AND t.due_date < :threshold AND isfinite(t.due_date)
+          AND {LIVE_CASE}
         RETURNING t.id, t.tenant_id, t.case_id, t.priority, t.due_date
     ), emitted AS (
         INSERT INTO automation_events (tenant_id, event_type, entity_type, entity_id,
@@ -93,7 +131,8 @@ FLAG_OVERDUE = text(
         FROM emitted e
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM emitted) AS newly_overdue,
+    SELECT (SELECT count(*) FROM newly) AS flagged,
+           (SELECT count(*) FROM emitted) AS newly_overdue,
            (SELECT count(*) FROM logged) AS logged
     """
 )
@@ -106,8 +145,11 @@ FLAG_SLA = text(
         FROM policy p
         WHERE t.tenant_id = ANY(:tenants)
           AND p.tenant_id = t.tenant_id AND p.priority = t.priority
-          AND NOT t.sla_breached AND {OPEN}
+          AND NOT t.sla_breached AND {UNSTARTED}
+          -- the loosest bound of the run's policies first: an index range, then the exact one
+          AND t.created_at < :as_of - make_interval(hours => (SELECT min(hours) FROM policy))
           AND t.created_at + make_interval(hours => p.hours) < :as_of
+          AND {LIVE_CASE}
         RETURNING t.id, t.tenant_id, t.case_id, t.priority, t.created_at, p.hours
     ), emitted AS (
         INSERT INTO automation_events (tenant_id, event_type, entity_type, entity_id,
@@ -132,7 +174,8 @@ FLAG_SLA = text(
         FROM emitted e
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM emitted) AS sla_violations
+    SELECT (SELECT count(*) FROM breached) AS flagged,
+           (SELECT count(*) FROM emitted) AS sla_violations
     """
 )
 
@@ -157,9 +200,14 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         **policy_params(),
     }
     cleared = conn.execute(CLEAR_FLAGS, params).rowcount
-    newly_overdue = conn.execute(FLAG_OVERDUE, params).one().newly_overdue
-    sla_violations = conn.execute(FLAG_SLA, params).scalar_one()
+    overdue = conn.execute(FLAG_OVERDUE, params).one()
+    sla = conn.execute(FLAG_SLA, params).one()
+    emitted = overdue.newly_overdue + sla.sla_violations
+    stats.analyze_if_changed(
+        conn, {"tasks": cleared + overdue.flagged + sla.flagged, "audit_log": emitted}
+    )
     counts = conn.execute(COUNT_FLAGGED, params).one()
+    newly_overdue, sla_violations = overdue.newly_overdue, sla.sla_violations
     fired = rules.process_pending(conn, ctx)
     return {
         "overdueTasks": counts.overdue,
@@ -169,4 +217,5 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         "flagsCleared": cleared,
         "rulesTriggered": fired.executed,
         "rulesFailed": fired.failed,
+        "rulesSeconds": round(fired.seconds, 3),
     }

@@ -60,16 +60,16 @@ def test_list_shows_validity_per_tenant(engine: Engine, cli: Any) -> None:
     with engine.begin() as conn:
         t, other = factory.tenant(conn), factory.tenant(conn)
         good = factory.rule(conn, t, "task_overdue", GOOD["conditions"], GOOD["actions"])
-        bad = factory.rule(conn, t, "sla_violation", {}, [{"type": "escalate"}])
+        bad = factory.rule(conn, t, "sla_violation", {}, [{"type": "escalate", "reassign": 1}])
         factory.rule(conn, other, "sla_violation", {}, [{"type": "notify", "recipient": "admins"}])
     result = cli("rules", "list", "--tenant", str(t), "--json")
     assert result.code == 0, result.stderr
     got = {r["id"]: r for r in result.json()["rules"]}
     assert set(got) == {str(good), str(bad)}
     assert got[str(good)]["valid"] is True
-    assert got[str(bad)]["problem"].startswith("actions[0] does nothing")
+    assert got[str(bad)]["problem"].startswith("actions[0].reassign must be true or false")
     human = cli("rules", "list")
-    assert human.code == 0 and "does nothing" in human.stdout
+    assert human.code == 0 and "reassign must be true or false" in human.stdout
 
 
 def test_list_names_a_rule_no_decoder_can_read_in_one_line(engine: Engine, cli: Any) -> None:

@@ -214,6 +214,50 @@ def test_escalate_reassigns_to_owner_and_raises_one_step(
     assert log.actions_executed[0]["reassigned"] is True
 
 
+def test_escalate_tells_the_case_owner_and_leaves_the_task_with_its_assignee(
+    engine: Engine, settings: Settings
+) -> None:
+    """Issue 12: escalation informs; the partner is told, not handed the associate's work."""
+    w = world(engine, "Medium")
+    rule = add_rule(engine, w, "sla_violation", {}, [{"type": "escalate"}])
+    with engine.begin() as conn:
+        ev = event(
+            conn, w["t"], "sla_violation", w["task"], {"task_id": str(w["task"])}, occurred_at=AS_OF
+        )
+    assert process(engine, settings, AS_OF).executed == 1
+    (task,) = rows(engine, "SELECT * FROM tasks WHERE id = :id", id=w["task"])
+    assert (task.assigned_to, task.priority) == (w["assignee"], "High")
+    (n,) = rows(engine, "SELECT * FROM notifications")
+    assert (n.user_id, n.channel, n.template) == (w["owner"], "email", "sla_violation")
+    assert n.dedup_key == f"escalate:rule:{rule}:event:{ev}:pos:0:user:{w['owner']}"
+    assert n.payload["escalation"] == {"priority": ["Medium", "High"], "reassigned": False}
+    assert n.payload["task"]["priority"] == "High"  # the message shows the task as escalated
+    (log,) = rows(engine, "SELECT * FROM automation_logs")
+    assert log.actions_executed[0]["reassigned"] is False
+    assert log.actions_executed[0]["owner_notified"] is True
+    # The same moment again: the event is processed, nothing is told twice.
+    assert process(engine, settings, AS_OF).executed == 0
+    assert rows(engine, "SELECT count(*) FROM notifications") == [(1,)]
+
+
+def test_escalate_reassigns_only_when_the_rule_says_so(engine: Engine, settings: Settings) -> None:
+    w = world(engine, "Low")
+    add_rule(
+        engine,
+        w,
+        "task_overdue",
+        {},
+        [{"type": "escalate", "reassign": True, "raise_priority": False}],
+    )
+    overdue(engine, w)
+    process(engine, settings, AS_OF)
+    (task,) = rows(engine, "SELECT * FROM tasks WHERE id = :id", id=w["task"])
+    assert (task.assigned_to, task.priority) == (w["owner"], "Low")
+    (n,) = rows(engine, "SELECT * FROM notifications")
+    assert n.user_id == w["owner"]
+    assert n.payload["escalation"] == {"priority": ["Low", "Low"], "reassigned": True}
+
+
 def test_escalate_leaves_a_completed_task_alone(engine: Engine, settings: Settings) -> None:
     w = world(engine, "Low")
     add_rule(engine, w, "task_overdue", {}, [{"type": "escalate", "raise_priority": True}])
@@ -270,6 +314,8 @@ def test_sla_check_runs_the_rules_and_counts_them(engine: Engine, settings: Sett
         ],
     )
     add_rule(engine, w, "sla_violation", {}, [{"type": "notify", "recipient": "admins"}])
+    with engine.begin() as conn:  # no due date and no one has started it for four days
+        factory.task(conn, w["t"], due=None, created=AS_OF - timedelta(days=4))
     outcome = run_job(settings, "sla-check", as_of=AS_OF)
     assert outcome.status == "success"
     assert outcome.results["rulesTriggered"] == 2

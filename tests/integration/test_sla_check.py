@@ -103,6 +103,7 @@ def test_second_run_at_same_moment_changes_nothing(engine: Engine, settings: Set
             created=AS_OF - timedelta(days=30),
             priority="Low",
         )
+        factory.task(conn, t, due=None, created=AS_OF - timedelta(days=30), priority="Low")
     first = run_job(settings, "sla-check", as_of=AS_OF)
     with engine.connect() as conn:
         before = conn.execute(text("SELECT count(*) FROM automation_events")).scalar_one()
@@ -159,17 +160,12 @@ def test_sla_breach_uses_tenant_policy_then_default(engine: Engine, settings: Se
         t_policy = factory.tenant(conn)
         conn.execute(text("INSERT INTO sla_policies VALUES (:t, 'High', 10)"), {"t": t_policy})
         inside = factory.task(
-            conn, t_default, due=AS_OF + timedelta(days=5), created=AS_OF - timedelta(hours=hours)
+            conn, t_default, due=None, created=AS_OF - timedelta(hours=hours)
         )  # exactly at the limit
         beyond = factory.task(
-            conn,
-            t_default,
-            due=AS_OF + timedelta(days=5),
-            created=AS_OF - timedelta(hours=hours, seconds=1),
+            conn, t_default, due=None, created=AS_OF - timedelta(hours=hours, seconds=1)
         )
-        policy = factory.task(
-            conn, t_policy, due=AS_OF + timedelta(days=5), created=AS_OF - timedelta(hours=11)
-        )
+        policy = factory.task(conn, t_policy, due=None, created=AS_OF - timedelta(hours=11))
     outcome = run_job(settings, "sla-check", as_of=AS_OF)
     assert not flags(engine, inside).sla_breached
     assert flags(engine, beyond).sla_breached
@@ -186,11 +182,7 @@ def test_sla_violation_once_per_task_and_cleared_on_completion(
     with engine.begin() as conn:
         t = factory.tenant(conn)
         task = factory.task(
-            conn,
-            t,
-            due=AS_OF + timedelta(days=1),
-            priority="Critical",
-            created=AS_OF - timedelta(days=3),
+            conn, t, due=None, priority="Critical", created=AS_OF - timedelta(days=3)
         )
     run_job(settings, "sla-check", as_of=AS_OF)
     run_job(settings, "sla-check", as_of=AS_OF + timedelta(hours=1))
@@ -289,8 +281,10 @@ def test_clearing_the_due_date_clears_the_flag(engine: Engine, settings: Setting
         task = factory.task(
             conn, t, due=AS_OF - timedelta(days=1), created=AS_OF - timedelta(days=5)
         )
+        undated = factory.task(conn, t, due=None, created=AS_OF - timedelta(days=5))
     run_job(settings, "sla-check", as_of=AS_OF)
-    assert flags(engine, task).is_overdue and flags(engine, task).sla_breached
+    assert flags(engine, task).is_overdue and not flags(engine, task).sla_breached
+    assert flags(engine, undated).sla_breached
     with engine.begin() as conn:
         conn.execute(text("UPDATE tasks SET due_date = NULL WHERE id = :id"), {"id": task})
         # A longer SLA clears the breach in the same pass as the overdue flag.
@@ -299,6 +293,7 @@ def test_clearing_the_due_date_clears_the_flag(engine: Engine, settings: Setting
     assert outcome.status == "success", outcome.error
     assert flags(engine, task).is_overdue is False
     assert flags(engine, task).sla_breached is False
+    assert flags(engine, undated).sla_breached is False
     assert outcome.results["overdueTasks"] == 0
 
 
@@ -310,11 +305,92 @@ def test_a_run_at_an_earlier_moment_never_undoes_what_later_runs_saw(
         task = factory.task(
             conn, t, due=AS_OF - timedelta(hours=1), created=AS_OF - timedelta(days=10)
         )
+        undated = factory.task(conn, t, due=None, created=AS_OF - timedelta(days=10))
     run_job(settings, "sla-check", as_of=AS_OF)
-    before = flags(engine, task)
-    assert before.is_overdue and before.sla_breached
+    before, before_sla = flags(engine, task), flags(engine, undated)
+    assert before.is_overdue and before_sla.sla_breached
     earlier = run_job(settings, "sla-check", as_of=AS_OF - timedelta(days=9))
     assert earlier.results["flagsCleared"] == 0
-    after = flags(engine, task)
+    after, after_sla = flags(engine, task), flags(engine, undated)
     assert (after.is_overdue, after.overdue_since) == (True, before.overdue_since)
-    assert (after.sla_breached, after.sla_breached_at) == (True, before.sla_breached_at)
+    assert (after_sla.sla_breached, after_sla.sla_breached_at) == (True, before_sla.sla_breached_at)
+
+
+def test_sla_is_time_to_first_action_and_a_dated_task_is_judged_by_its_date(
+    engine: Engine, settings: Settings
+) -> None:
+    """Issue 12: a Critical reply due in 20 days is not in breach for being open; an
+    undated Critical task no one has started for longer than its threshold is."""
+    hours = DEFAULT_SLA_HOURS["Critical"]
+    long_ago = AS_OF - timedelta(hours=hours + 5)
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        due_later = factory.task(
+            conn, t, due=AS_OF + timedelta(days=20), created=long_ago, priority="Critical"
+        )
+        untouched = factory.task(conn, t, due=None, created=long_ago, priority="Critical")
+        in_progress = factory.task(
+            conn, t, due=None, created=long_ago, priority="Critical", status="In Progress"
+        )
+        started = factory.task(conn, t, due=None, created=long_ago, priority="Critical")
+        conn.execute(
+            text("UPDATE tasks SET started_at = :at WHERE id = :id"),
+            {"at": long_ago + timedelta(hours=1), "id": started},
+        )
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    assert outcome.results["slaViolations"] == 1
+    assert [e.entity_id for e in events(engine, "sla_violation")] == [untouched]
+    assert not flags(engine, due_later).sla_breached
+    assert not flags(engine, in_progress).sla_breached
+    assert not flags(engine, started).sla_breached
+    # Twenty days on, the dated task is overdue, still never an SLA breach.
+    later = run_job(settings, "sla-check", as_of=AS_OF + timedelta(days=21))
+    assert flags(engine, due_later).is_overdue and not flags(engine, due_later).sla_breached
+    assert later.results["slaViolations"] == 0
+    # The breach clears once someone starts the task.
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE tasks SET status = 'In Progress' WHERE id = :id"), {"id": untouched}
+        )
+    run_job(settings, "sla-check", as_of=AS_OF + timedelta(days=21, minutes=15))
+    assert not flags(engine, untouched).sla_breached
+
+
+def test_a_closed_matter_raises_nothing_and_its_old_flags_are_cleared(
+    engine: Engine, settings: Settings
+) -> None:
+    long_ago = AS_OF - timedelta(days=30)
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        closed = factory.case(conn, t)
+        live = factory.case(conn, t)
+        conn.execute(text("UPDATE cases SET status = 'Closed' WHERE id = :id"), {"id": closed})
+        in_closed = [
+            factory.task(conn, t, due=AS_OF - timedelta(days=2), case_id=closed),
+            factory.task(conn, t, due=None, created=long_ago, case_id=closed),
+        ]
+        live_overdue = factory.task(conn, t, due=AS_OF - timedelta(days=2), case_id=live)
+        live_unstarted = factory.task(conn, t, due=None, created=long_ago, case_id=live)
+    outcome = run_job(settings, "sla-check", as_of=AS_OF)
+    assert (outcome.results["newlyOverdue"], outcome.results["slaViolations"]) == (1, 1)
+    raised = {e.entity_id for e in events(engine, "task_overdue")} | {
+        e.entity_id for e in events(engine, "sla_violation")
+    }
+    assert raised == {live_overdue, live_unstarted}
+    assert not any(flags(engine, x).is_overdue or flags(engine, x).sla_breached for x in in_closed)
+    # The live matter closes: its flags go on the next run, and nothing new is raised.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'Closed' WHERE id = :id"), {"id": live})
+    tick = run_job(settings, "sla-check", as_of=AS_OF + timedelta(minutes=15))
+    assert tick.results["flagsCleared"] == 2
+    assert (tick.results["overdueTasks"], tick.results["openSlaBreaches"]) == (0, 0)
+    for x in (live_overdue, live_unstarted):
+        f = flags(engine, x)
+        assert (f.is_overdue, f.overdue_since, f.sla_breached, f.sla_breached_at) == (
+            False,
+            None,
+            False,
+            None,
+        )
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM automation_events")).scalar_one() == 2

@@ -67,6 +67,15 @@ def test_bad_conditions_name_the_field(conditions: Any, message: str) -> None:
     assert "\n" not in err.value.message
 
 
+def test_escalation_tells_the_owner_and_reassigns_only_when_asked() -> None:
+    assert validate_actions([{"type": "escalate"}], "sla_violation") == [
+        {"type": "escalate", "raise_priority": True, "reassign": False}
+    ]
+    assert validate_actions(
+        [{"type": "escalate", "reassign": True, "raise_priority": False}], "task_overdue"
+    ) == [{"type": "escalate", "raise_priority": False, "reassign": True}]
+
+
 def test_actions_get_their_defaults() -> None:
     actions = validate_actions(
         [
@@ -111,7 +120,14 @@ def test_actions_get_their_defaults() -> None:
             [{"type": "notify", "recipient": "admins", "to": "x"}],
             "actions[0].to is not a field of a notify action",
         ),
-        ([{"type": "escalate"}], "actions[0] does nothing"),
+        (
+            [{"type": "escalate", "reassign": "yes"}],
+            "actions[0].reassign must be true or false",
+        ),
+        (
+            [{"type": "escalate", "reassign": False, "reassign_to": "case_owner"}],
+            "actions[0] says reassign false and reassign_to case_owner",
+        ),
         (
             [{"type": "escalate", "reassign_to": "admins"}],
             "actions[0].reassign_to must be case_owner",
@@ -159,7 +175,8 @@ def test_whole_rule() -> None:
     )
     assert draft.trigger_event == "task_overdue"
     assert draft.is_active is True
-    assert draft.actions == ({"type": "escalate", "reassign": True, "raise_priority": False},)
+    # reassign_to, the older spelling of reassign: true; escalation raises by default.
+    assert draft.actions == ({"type": "escalate", "reassign": True, "raise_priority": True},)
     with pytest.raises(RuleError, match=r"^trigger_event must be one of task_overdue"):
         validate_rule({"name": "x", "trigger_event": "hearing_missed", "actions": []})
     with pytest.raises(RuleError, match=r"^name must be a non-empty string"):
