@@ -30,7 +30,8 @@ def demo(
         bool,
         typer.Option(
             "--reset",
-            help="Delete this seed's demo practices (and what jobs wrote for them) first.",
+            help="Delete every demo practice, whatever seed or size made it (and what jobs "
+            "wrote for them) first.",
         ),
     ] = False,
     as_of: AsOfOption = None,
