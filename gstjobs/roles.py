@@ -47,9 +47,14 @@ MONITOR_READS = (
     "hearings",
     "proceedings",
     "annual_return_due_dates",
+    "analytics_snapshots",
+    "limitation_dates",
+    "limitation_rules",
+    "users",
 )
-"""What status, history, health-report, metrics and doctor read (health-report reads
-the matters too: hearings with no recorded outcome, proceedings missing dates)."""
+"""What status, history, health-report, metrics, doctor, analytics and limitation list
+read (health-report reads the matters too: hearings with no recorded outcome,
+proceedings missing dates; limitation list names the matter and whom it concerns)."""
 
 TABLES = text(
     """
