@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, pass_context
 from jinja2.runtime import Context
 
+from gstjobs.notify import practice
+
 TEMPLATES = (
     "hearing_reminder",
     "deadline_digest",
@@ -80,6 +82,9 @@ def environment() -> Environment:
     env.filters["when"] = _when
     env.filters["link"] = _link
     env.filters["plural"] = _plural
+    env.filters["zone"] = _zone
+    env.filters["dmy"] = dmy
+    env.globals["hearing_brief"] = _hearing_brief
     return env
 
 
@@ -106,31 +111,83 @@ def render(template: str, payload: Mapping[str, Any], envelope: Envelope) -> Ren
     return Rendered(" ".join(subject.split()), text, html)
 
 
+PARAMETER_LIMIT = 160
+"""Characters of one WhatsApp body parameter, a list of items aside."""
+ITEMS_LIMIT = 480
+"""Characters of the digest's list of first items."""
+DIGEST_FIRST_ITEMS = 3
+PARAMETERS_BUDGET = 800
+"""Meta approves a template body of at most 1,024 characters with its parameters filled
+in; the parameters of any message stay within this, leaving the rest to the approved
+text (README, Notifications)."""
+
+
 def whatsapp_parameters(template: str, payload: Mapping[str, Any], envelope: Envelope) -> list[str]:
     """Body parameters of the pre-approved WhatsApp template of the same name.
 
     Each WhatsApp template is approved by Meta with numbered placeholders; these
     are the values for {{1}}, {{2}}, … in that order (see docs/notifications.md).
+    Meta refuses a parameter with a newline, a tab or more than four consecutive
+    spaces (error 132018), so each is flattened to one line, and each is bounded.
     """
+    values = _whatsapp_values(template, payload, envelope)
+    limits = [
+        ITEMS_LIMIT if template == "deadline_digest" and n == 2 else PARAMETER_LIMIT
+        for n in range(len(values))
+    ]
+    return [one_line(value, limit) for value, limit in zip(values, limits, strict=True)]
+
+
+def one_line(value: str, limit: int = PARAMETER_LIMIT) -> str:
+    """``value`` as a WhatsApp parameter: whitespace runs made one space, at most ``limit``
+    characters (an ellipsis marks a cut), never empty."""
+    flat = " ".join(str(value).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return flat or "-"
+
+
+def _whatsapp_values(template: str, payload: Mapping[str, Any], envelope: Envelope) -> list[str]:
     context = {**payload, "timezone": envelope.timezone, "now": envelope.now.isoformat()}
+    today = _today(context)
     firm = envelope.firm_name
     if template == "hearing_reminder":
-        hearing = payload["hearing_date"]
-        when = _format(str(hearing), envelope.timezone, "datetime", _today(context))
+        when = _format(str(payload["hearing_date"]), envelope.timezone, "dmy", today)
         court = ", ".join(x for x in (payload["court_name"], payload["court_city"]) if x)
-        return [payload["case_number"], court, when, firm]
+        client = payload.get("client_name")
+        matter = f"{client}, {payload['case_number']}" if client else payload["case_number"]
+        return [matter, court, when, firm]
     if template == "deadline_digest":
-        items = payload["items"]
-        high = sum(1 for i in items if i["high"])
-        return [str(len(items)), str(high), f"{envelope.base_url.rstrip('/')}/deadlines", firm]
+        due, overdue = payload["items"], payload.get("overdue", [])
+        total_overdue = int(payload.get("overdue_total", len(overdue)))
+        first = [_digest_line(i, envelope.timezone, today) for i in [*overdue, *due]]
+        shown = "; ".join(first[:DIGEST_FIRST_ITEMS])
+        more = total_overdue + len(due) - min(len(first), DIGEST_FIRST_ITEMS)
+        if more > 0:
+            shown += f"; and {more} more"
+        link = f"{envelope.base_url.rstrip('/')}/deadlines"
+        return [str(total_overdue), str(len(due)), shown, link, firm]
     if template in ("task_overdue", "sla_violation", "deadline_approaching", DIGEST):
         subject = render(template, payload, envelope).subject
         return [subject, firm]
     if template == "health_alert":
-        return [str(payload["level"]), str(len(payload["findings"])), firm]
+        findings = len(payload["findings"]) + len(payload.get("matters", []))
+        return [str(payload["level"]), str(findings), firm]
     if template == "limitation_alert":
         return [render(template, payload, envelope).subject, firm]
     raise RenderError(f"no WhatsApp template for {template!r}")
+
+
+def _digest_line(item: Mapping[str, Any], timezone: str, today: date) -> str:
+    """One digest item on one line: when, what, for whom (WhatsApp)."""
+    if "days_overdue" in item:
+        days = int(item["days_overdue"])
+        when = "OVERDUE " + (f"{_plural(days, 'day')}" if days else "since today")
+    else:
+        when = _format(str(item["due"]), timezone, "relative", today)
+    what = item["title"] if item["kind"] == "task" else f"Hearing at {item['title']}"
+    whose = ", ".join(str(x) for x in (item.get("client"), item.get("case_number")) if x)
+    return f"{when}: {what}" + (f" ({whose})" if whose else "")
 
 
 # ---------------------------------------------------------------- filters
@@ -190,10 +247,20 @@ def _format(value: str, timezone: str, style: str, today: date) -> str:
     if style == "day":
         delta = (day - today).days
         return {0: "today", 1: "tomorrow"}.get(delta, f"on {short_date}")
+    if style == "dmy":
+        return f"{weekday[:3]}, {day:%d-%m-%Y}, {_clock(local)} {zone}".strip()
+    if style == "day_dmy":
+        delta = (day - today).days
+        lead = {0: "today, ", 1: "tomorrow, "}.get(delta, "on ")
+        return f"{lead}{weekday[:3]}, {day:%d-%m-%Y}, {_clock(local)} {zone}".strip()
+    if style == "dmy_date":
+        return f"{weekday[:3]}, {day:%d-%m-%Y}"
     if style == "relative":
         delta = (day - today).days
-        label = {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get(delta, short_date)
-        return f"{label} {_clock(local)}"
+        label = {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get(
+            delta, f"{weekday[:3]}, {day:%d-%m-%Y}"
+        )
+        return f"{label}, {_clock(local)} {zone}".strip()
     raise ValueError(f"unknown date style {style!r}")
 
 
@@ -205,12 +272,37 @@ def _when(context: Context, value: str | datetime, style: str = "datetime") -> s
 
 
 @pass_context
+def _hearing_brief(context: Context) -> practice.Brief:
+    """The matter's lines and checklist of a hearing reminder (notify.practice)."""
+    return practice.brief(context.get_all())
+
+
+@pass_context
+def _zone(context: Context, timezone: str) -> str:
+    """The practice's zone as its readers know it (IST), as of the moment of sending."""
+    return zone_name(timezone, context["now"])
+
+
+@lru_cache(maxsize=64)
+def zone_name(timezone: str, now: str) -> str:
+    name = _parse(now).astimezone(ZoneInfo(timezone)).tzname() or timezone
+    # Zones without an abbreviation report an offset ("+04"): say it as one.
+    return f"UTC{name}" if name[:1] in "+-" else name
+
+
+@pass_context
 def _link(context: Context, path: str, **query: str) -> str:
     """An action link under APP_BASE_URL."""
     url = f"{context['base_url']}/{path.lstrip('/')}"
     if query:
         url += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
     return url
+
+
+def dmy(value: str | date) -> str:
+    """A calendar date as a practitioner writes it: ``Tue, 01-12-2026``."""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return f"{DAYS[day.weekday()][:3]}, {day:%d-%m-%Y}"
 
 
 def _plural(count: int, word: str) -> str:

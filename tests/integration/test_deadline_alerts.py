@@ -186,12 +186,11 @@ def test_digest_reads_like_the_seed_with_action_links(
     assert outcome.results["notificationsSent"] == 2
     (mail,) = smtp.to("asha@mehta.example")
     body = mail.text
-    assert mail.message["Subject"] == (
-        "Your upcoming deadlines (next 24 hours): 2 items, 1 high priority"
-    )
-    assert body.index("HIGH PRIORITY:") < body.index("NORMAL PRIORITY:")
-    assert "• [Task] Submit Reply to ASMT-10 Notice - Critical - Due: Today 5:00 PM" in body
-    assert "• [Task] Prepare hearing documents - Medium - Due: Tomorrow 7:30 AM" in body
+    assert mail.message["Subject"] == "Your deadlines: 2 due in the next 24 hours (1 high priority)"
+    assert body.index("High priority:") < body.index("Normal priority:")
+    assert "• [Task] Submit Reply to ASMT-10 Notice - Critical - Due: Today, 5:00 PM IST" in body
+    assert "• [Task] Prepare hearing documents - Medium - Due: Tomorrow, 7:30 AM IST" in body
+    assert "Times are in IST." in body and "Asia/Kolkata" not in body
     assert f"https://app.example.in/tasks/{crit}/complete" in body
     assert "View all deadlines: https://app.example.in/deadlines" in body
     assert "Rao" not in mail.message.as_string()
@@ -221,7 +220,7 @@ def test_matching_rules_run_on_the_events(engine: Engine, db_url: URL, smtp: Smt
     subjects = sorted(m.message["Subject"] for m in smtp.to("assignee@firm.example"))
     assert subjects == [
         "Due in 3.0 h: File appeal",
-        "Your upcoming deadlines (next 24 hours): 1 item, 1 high priority",
+        "Your deadlines: 1 due in the next 24 hours (1 high priority)",
     ]
 
 

@@ -113,7 +113,7 @@ def test_owner_and_advocate_once_each_active_users_only(engine: Engine, db_url: 
         (str(h_same), solo): 1,
     }
     (solo_row,) = [r for r in queued(engine) if r.user_id == solo]
-    assert solo_row.payload["roles"] == ["owner", "assigned advocate"]
+    assert solo_row.payload["roles"] == ["owner", "appearing representative"]
     assert outcome.results["notificationsQueued"] == 3
 
 
@@ -165,10 +165,12 @@ def test_delivered_reminder_reads_right_and_stays_within_its_firm(
     with engine.connect() as conn:
         emails = dict(conn.execute(text("SELECT id, email FROM users")).fetchall())
     (to_owner,) = smtp.to(emails[mine["owner"]])
-    assert to_owner.message["Subject"] == "Hearing Reminder: Meht/1 - GST Appellate Tribunal"
+    assert to_owner.message["Subject"] == (
+        "Hearing Reminder: Meht/1 - GST Appellate Tribunal, Fri, 16-01-2026, 11:00 AM IST"
+    )
     body = to_owner.text
     assert "Dear Mehta & Associates Owner" in body
-    assert "Friday 16 January 2026, 11:00 AM IST" in body
+    assert "When:         Fri, 16-01-2026, 11:00 AM IST" in body
     assert "GST Appellate Tribunal, Ahmedabad" in body
     assert "Preparation checklist" in body
     assert f"https://app.example.in/cases/{mine['case']}" in body

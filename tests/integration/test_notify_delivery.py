@@ -55,11 +55,13 @@ def test_email_reaches_its_recipient_only_with_text_html_and_stable_id(
     (to_a,) = smtp.to("asha@mehta.example")
     (to_b,) = smtp.to("bala@rao.example")
     assert to_a.mail_from == "reminders@practice.example"
-    assert to_a.message["Subject"] == "Hearing Reminder: MEHTA/APL/0001 - GST Appellate Tribunal"
+    assert to_a.message["Subject"] == (
+        "Hearing Reminder: MEHTA/APL/0001 - GST Appellate Tribunal, Fri, 16-01-2026, 10:30 AM IST"
+    )
     assert to_a.message["Message-ID"] == f"<notification-{firms['na']}.{firms['a']}@gstjobs>"
     assert to_a.message.get_content_type() == "multipart/alternative"
     assert "Dear Asha Mehta" in to_a.text and "Mehta & Associates" in to_a.text
-    assert "Friday 16 January 2026, 10:30 AM IST" in to_a.text
+    assert "When:         Fri, 16-01-2026, 10:30 AM IST" in to_a.text
     assert "Mehta &amp; Associates" in to_a.html
     # Nothing of the other firm in either message.
     for mine, theirs in ((to_a, ("Bala", "Rao", "RAO/APL")), (to_b, ("Asha", "Mehta", "MEHTA/"))):
@@ -151,7 +153,10 @@ def test_over_the_cap_stays_queued_and_is_reported(
     second, third = drain(engine, settings, [t]), drain(engine, settings, [t])
     assert (second.sent, second.deferred, third.sent, third.deferred) == (2, 1, 1, 0)
     subjects = sorted(m.message["Subject"] for m in smtp.messages)
-    assert subjects == [f"Hearing Reminder: CAP/{n} - GST Appellate Tribunal" for n in range(5)]
+    assert subjects == [
+        f"Hearing Reminder: CAP/{n} - GST Appellate Tribunal, Fri, 16-01-2026, 10:30 AM IST"
+        for n in range(5)
+    ]
 
 
 def test_concurrent_senders_send_each_message_once(

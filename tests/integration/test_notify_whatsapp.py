@@ -72,7 +72,7 @@ def test_template_message_is_posted_and_its_id_kept(
     assert params == [
         "GST/APL/2025/0123",
         "GST Appellate Tribunal, Ahmedabad",
-        "Friday 16 January 2026, 10:30 AM IST",
+        "Fri, 16-01-2026, 10:30 AM IST",
         "Mehta & Associates",
     ]
     assert (row(engine, n).status, row(engine, n).provider_message_id) == (

@@ -50,15 +50,55 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "case_id": CASE["id"],
         "case_number": "GST/APL/2025/0123",
         "case_title": "Acme Traders v. State Tax Officer",
-        "court_name": "GST Appellate Tribunal",
+        "court_name": "GST Appellate Tribunal, Ahmedabad State Bench",
         "court_city": "Ahmedabad",
+        "court_address": "Block B, Vepari Mahamandal Building, Ashram Road, Ahmedabad 380009",
+        "court_forum": "gstat",
         "hearing_date": "2026-01-16T05:00:00+00:00",
         "purpose": "Final arguments",
-        "roles": ["owner", "assigned advocate"],
+        "client_name": "Acme Traders Pvt Ltd",
+        "gstin": "24AABCA1234F1Z3",
+        "proceeding_id": "7d3c1a52-0000-4000-8000-0000000000d2",
+        "proceeding_kind": "APL_05_FILED",
+        "reference": "ZA240126000987X",
+        "reference_date": "12-01-2026",
+        "financial_years": "2019-20, 2020-21",
+        "demand_section": "s.74",
+        "amount": "₹18,40,000",
+        "amounts": {"cgst": "₹9,20,000", "sgst": "₹9,20,000"},
+        "representative": "Ravi Iyer",
+        "adjournments": 2,
+        "roles": ["owner", "appearing representative"],
     },
     "deadline_digest": {
         "date": "2026-01-15",
         "window_end": "2026-01-16T02:30:00+00:00",
+        "overdue": [
+            {
+                "kind": "task",
+                "id": "7d3c1a52-0000-4000-8000-000000000003",
+                "title": "Pay pre-deposit for APL-01",
+                "priority": "Critical",
+                "due": "2026-01-10T12:30:00+00:00",
+                "high": True,
+                "case_id": CASE["id"],
+                "case_number": CASE["case_number"],
+                "days_overdue": 5,
+                "client": "Kaveri Agro Exports Ltd",
+                "reference": "ZD3311260012345",
+                "forum": "Appellate Authority (Appeals), Chennai",
+            },
+            {
+                "kind": "task",
+                "id": "7d3c1a52-0000-4000-8000-000000000004",
+                "title": "Call client for reconciliations",
+                "priority": "Medium",
+                "due": "2026-01-15T02:00:00+00:00",
+                "high": False,
+                "days_overdue": 0,
+            },
+        ],
+        "overdue_total": 3,
         "items": [
             {
                 "kind": "task",
@@ -69,6 +109,8 @@ PAYLOADS: dict[str, dict[str, Any]] = {
                 "high": True,
                 "case_id": CASE["id"],
                 "case_number": CASE["case_number"],
+                "client": "Acme Traders Pvt Ltd",
+                "forum": "Deputy Commissioner of State Tax, Ahmedabad",
             },
             {
                 "kind": "hearing",
@@ -79,6 +121,8 @@ PAYLOADS: dict[str, dict[str, Any]] = {
                 "high": True,
                 "case_id": CASE["id"],
                 "case_number": "GST Appeal #2024-0123",
+                "client": "Acme Traders Pvt Ltd",
+                "reference": "ZA240126000987X",
             },
             {
                 "kind": "task",
@@ -90,6 +134,19 @@ PAYLOADS: dict[str, dict[str, Any]] = {
                 "case_id": None,
                 "case_number": None,
             },
+        ],
+        "statutory": [
+            {
+                "block": "next_7_days",
+                "title": "APL-01 first appeal",
+                "case_id": CASE["id"],
+                "case_number": "DRC-07/2025-26/0042",
+                "rule_id": "APL01_APPEAL",
+                "due_date": "2026-01-19",
+                "days_left": 4,
+                "outer_date": "2026-02-19",
+                "client": "Kaveri Agro Exports Ltd",
+            }
         ],
     },
     "task_overdue": {
@@ -212,11 +269,12 @@ def test_unknown_template_is_refused() -> None:
 def test_times_follow_the_tenant_timezone_and_the_sending_day() -> None:
     new_york = Envelope(1, "A", "F", "America/New_York", ENVELOPE.now, "https://x")
     text = render("hearing_reminder", PAYLOADS["hearing_reminder"], new_york).text
-    assert "Friday 16 January 2026, 12:00 AM EST" in text
+    assert "When:         Fri, 16-01-2026, 12:00 AM EST" in text
+    assert "Times are in EST." in text
     # Sent the next morning IST, the same hearing is "today".
     next_day = Envelope(1, "A", "F", "Asia/Kolkata", datetime(2026, 1, 16, 1, 0, tzinfo=UTC), "x")
     assert (
-        "your hearing today at 10:30 AM IST"
+        "Your hearing is today, Fri, 16-01-2026, 10:30 AM IST."
         in render("hearing_reminder", PAYLOADS["hearing_reminder"], next_day).text
     )
 
