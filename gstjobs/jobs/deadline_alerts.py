@@ -184,7 +184,8 @@ QUEUE_ALERTS = text(
                COALESCE(jsonb_agg(e.obj ORDER BY e.due, e.id)
                             FILTER (WHERE e.section = 'overdue'), '[]') AS overdue,
                COALESCE(max(e.total) FILTER (WHERE e.section = 'overdue'), 0) AS overdue_total,
-               COALESCE(jsonb_agg(e.obj ORDER BY e.high DESC, e.due, e.id)
+               COALESCE(jsonb_agg(e.obj ORDER BY e.high DESC, e.due, e.obj ->> 'case_number',
+                                           e.obj ->> 'rule_id', e.obj ->> 'fy')
                             FILTER (WHERE e.section = 'statutory'), '[]') AS statutory
         FROM entries e
         JOIN users u ON u.id = e.user_id AND u.tenant_id = e.tenant_id AND u.is_active

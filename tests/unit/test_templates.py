@@ -16,6 +16,7 @@ import pytest
 
 from gstjobs.notify.templates import (
     DIGEST,
+    PARAMETERS_BUDGET,
     TEMPLATES,
     Envelope,
     RenderError,
@@ -319,3 +320,51 @@ def test_digest_matches_its_reviewed_sample() -> None:
         rendered.subject,
         "Mehta & Associates",
     ]
+
+
+def meta_accepts(params: list[str]) -> bool:
+    """What the Cloud API checks of template body parameters (error 132018): no newline,
+    no tab, at most four consecutive spaces, not empty; and the body (with its approved
+    text) at most 1,024 characters, for which the parameters keep PARAMETERS_BUDGET."""
+    return (
+        all(p and "\n" not in p and "\t" not in p and "     " not in p for p in params)
+        and sum(len(p) for p in params) <= PARAMETERS_BUDGET
+    )
+
+
+def test_whatsapp_parameters_are_what_meta_accepts_even_from_untidy_data() -> None:
+    untidy = "Kaveri\tAgro\nExports     Pvt Ltd " + "x" * 400
+    for name in TEMPLATES:
+        payload = dict(PAYLOADS[name])
+        for key in ("case_number", "court_name", "client_name", "level"):
+            if key in payload:
+                payload[key] = untidy
+        if name == "deadline_digest":
+            payload["overdue"] = [dict(i, title=untidy) for i in payload["overdue"]] * 10
+            payload["overdue_total"] = 20
+        params = whatsapp_parameters(name, payload, ENVELOPE)
+        assert meta_accepts(params), (name, params)
+    assert not meta_accepts(["a\nb"]) and not meta_accepts(["a     b"]) and not meta_accepts([""])
+
+
+def test_the_whatsapp_digest_names_its_first_items() -> None:
+    params = whatsapp_parameters("deadline_digest", PAYLOADS["deadline_digest"], ENVELOPE)
+    assert params == [
+        "3",
+        "3",
+        "OVERDUE 5 days: Pay pre-deposit for APL-01 (Kaveri Agro Exports Ltd, "
+        "DRC-01/2025-26/014); OVERDUE since today: Call client for reconciliations; "
+        "Today, 5:00 PM IST: Submit Reply to ASMT-10 Notice (Acme Traders Pvt Ltd, "
+        "DRC-01/2025-26/014); and 3 more",
+        "https://app.example.in/deadlines",
+        "Mehta & Associates",
+    ]
+
+
+def test_a_reminder_queued_before_the_upgrade_still_renders() -> None:
+    kept = "hearing_id case_id case_number case_title court_name court_city hearing_date"
+    old = {k: PAYLOADS["hearing_reminder"][k] for k in [*kept.split(), "purpose", "roles"]}
+    text = render("hearing_reminder", old, ENVELOPE).text
+    assert "Preparation checklist:" in text and "Client:" not in text
+    digest = {k: PAYLOADS["deadline_digest"][k] for k in ("date", "window_end", "items")}
+    assert "OVERDUE" not in render("deadline_digest", digest, ENVELOPE).text
