@@ -15,10 +15,13 @@ Definitions (docs/analytics.md says the same in prose):
   closed when its status is Closed and ``closed_at`` is at or before the cutoff (or
   missing: a Closed case without ``closed_at`` is closed at every date).
 * ``task_completion_rate``: tasks completed by the cutoff / tasks created by it.
-* ``sla_compliance_rate``: among tasks created by the cutoff whose SLA outcome is
-  settled by it (completed, or SLA deadline passed), those completed no later than
-  the deadline ``created_at + resolution_hours`` (tenant policy for the priority,
-  else the SLA check's DEFAULT_SLA_HOURS).
+* ``sla_compliance_rate``: among tasks created by the cutoff whose outcome is settled
+  by it (completed, or open past their deadline), those completed no later than the
+  deadline. A task's deadline is its due date; a task without one is judged by the
+  priority's threshold after creation, ``created_at + resolution_hours`` (tenant policy
+  for the priority, else DEFAULT_SLA_HOURS: sla.py's policy CTE). A task open before
+  its due date is not settled, whatever its priority: a reply to a show-cause notice
+  due in three weeks is not a breach on its second day (issue 12).
 * ``hearing_attendance_rate``: Attended / (Attended + Missed) among hearings dated
   in the 30 local days ending on the snapshot date, up to the cutoff. Adjourned,
   Cancelled and still-Scheduled hearings are outside the denominator.
@@ -71,7 +74,8 @@ MEASURE = text(
         SELECT t.tenant_id, t.created_at, t.due_date + interval '1 microsecond' AS past_due,
                CASE WHEN t.status = 'Completed'
                     THEN COALESCE(t.completed_at, t.created_at) END AS done_at,
-               t.created_at + make_interval(hours => pol.hours) AS sla_deadline
+               COALESCE(t.due_date, t.created_at + make_interval(hours => pol.hours))
+                   AS sla_deadline
         FROM tasks t
         JOIN policy pol ON pol.tenant_id = t.tenant_id AND pol.priority = t.priority
         WHERE t.tenant_id = ANY(:tenants) AND t.status <> 'Cancelled'

@@ -88,9 +88,11 @@ def crafted(conn: Connection) -> UUID:
 
     old = AS_OF - 10 * D
     task = factory.task
-    # tasks (non-cancelled, created by cutoff): t1 t2 t3 t4 t5 t8 t9 t10 t11 = 9
-    # completed by cutoff: t1 t2 t5 t10 t11 = 5            -> 5/9
-    # SLA settled: t1 t2 t3 t5 t9 t10 t11 = 7; on time: t1 t5 t10 t11 = 4 -> 4/7
+    # tasks (non-cancelled, created by cutoff): t1 t2 t3 t4 t5 t8 t9 t10 t11 t12 t13 = 11
+    # completed by cutoff: t1 t2 t5 t10 t11 t13 = 6            -> 6/11
+    # SLA (judged by the due date; without one, the priority's hours after creation):
+    # settled t1 t2 t3 t5 t8 t9 t10 t11 t13 = 9; on time t1 t5 t10 t11 t13 = 5 -> 5/9
+    # (by hours from creation alone it would be 4/9: t12 and t13 "breached" at 10 hours)
     # overdue: t3 (due D-3, open), t8 (due D-1, completed only after the cutoff) = 2
     task(conn, t, created=old, due=old + 2 * D, status="Completed", completed_at=old + D)  # t1
     task(conn, t, created=old, due=old + 2 * D, status="Completed", completed_at=old + 5 * D)  # t2
@@ -107,6 +109,17 @@ def crafted(conn: Connection) -> UUID:
     task(conn, t, created=AS_OF - 20 * H, due=None, priority="Critical")  # t9: 10 h policy breached
     task(conn, t, created=AS_OF - 3 * D, due=AS_OF - D, status="Completed")  # t10: no completed_at
     task(conn, t, created=old, due=None, status="Completed", completed_at=old + 71 * H)  # t11
+    # Critical replies due in weeks: open before their due date, or done well before it.
+    task(conn, t, created=AS_OF - 5 * D, due=AS_OF + 10 * D, priority="Critical")  # t12
+    task(
+        conn,
+        t,
+        created=old,
+        due=AS_OF + 10 * D,
+        priority="Critical",
+        status="Completed",
+        completed_at=old + 3 * D,
+    )  # t13
 
     # Hearings in the 30 IST days ending DAY (from 2025-12-17 00:00 IST): Attended 2, Missed 1.
     case = factory.case(conn, t, created_at=old - 60 * D, number="H/1")
@@ -132,8 +145,8 @@ def crafted(conn: Connection) -> UUID:
 
 EXPECTED = {
     "case_count": 4,
-    "task_completion_rate": 0.5556,
-    "sla_compliance_rate": 0.5714,
+    "task_completion_rate": 0.5455,
+    "sla_compliance_rate": 0.5556,
     "hearing_attendance_rate": 0.6667,
     "document_count": 2,
     "overdue_tasks": 2,
@@ -155,10 +168,10 @@ def test_each_metric_on_crafted_data(engine: Engine, settings: Settings) -> None
     assert {k: value[k] for k in EXPECTED} == EXPECTED
     assert value["counts"] == {
         "active_cases": 4,
-        "tasks": 9,
-        "tasks_completed": 5,
-        "sla_settled": 7,
-        "sla_on_time": 4,
+        "tasks": 11,
+        "tasks_completed": 6,
+        "sla_settled": 9,
+        "sla_on_time": 5,
         "hearings_attended": 2,
         "hearings_missed": 1,
         "documents": 2,
