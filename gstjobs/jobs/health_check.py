@@ -1,10 +1,15 @@
 """automation-health-check: the seed's HealthMetrics over the last 24 hours, per tenant
-and overall, with findings sent to each tenant's active admins.
+and overall, with the practice's findings sent to its active admins.
 
 The window is ``GSTJOBS_HEALTH_WINDOW_HOURS`` (default 24) before ``as_of``; the
-thresholds live in ``gstjobs.health.automation``. A tenant whose rules show any
-finding gets one ``health_alert`` notification per active admin per local day (the
-tenant's timezone): a second run the same day queues nothing more.
+thresholds live in ``gstjobs.health.automation``. The admins' daily findings are the
+automation's and the matters' (``gstjobs.health.matters``: hearings still Scheduled a
+day after their date, with the matter reference; open proceedings whose statutory
+dates cannot be computed, DATA_MISSING), the same findings ``health-report`` shows.
+A tenant with any finding gets one ``health_alert`` notification per active admin per
+local day (the tenant's timezone): a second run the same day queues nothing more.
+The results' ``level`` stays the automation's (the seed's HealthMetrics); matter
+findings are counted in ``matterFindings`` and raise the alert's own level.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gstjobs.core import JobContext, Results
-from gstjobs.health.automation import automation_health, merge_metrics
+from gstjobs.health import matters
+from gstjobs.health.automation import Finding, automation_health, merge_metrics, worst
 
 JOB_NAME = "automation-health-check"
 
@@ -39,12 +45,16 @@ QUEUE_ALERTS = text(
 def run(conn: Connection, ctx: JobContext) -> Results:
     hours = ctx.settings.health_window_hours
     health = automation_health(conn, ctx.tenant_ids, ctx.as_of, hours)
+    about_matters: dict[object, list[Finding]] = {}
+    for finding in matters.findings(conn, ctx.tenant_ids, ctx.as_of):
+        about_matters.setdefault(finding.tenant_id, []).append(finding)
     per_tenant: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
     for tenant in ctx.tenants:
         mine = health.only(tenant.id)
         findings = mine.findings()
         metrics = mine.metrics()
+        theirs = about_matters.get(tenant.id, [])
         per_tenant.append(
             {
                 "tenant_id": str(tenant.id),
@@ -52,13 +62,15 @@ def run(conn: Connection, ctx: JobContext) -> Results:
                 "total_executions": metrics["total_executions"],
                 "success_rate": metrics["success_rate"],
                 "findings": len(findings),
+                "matter_findings": len(theirs),
             }
         )
-        if findings:
+        if findings or theirs:
             payload = {
-                "level": metrics["level"],
+                "level": worst([metrics["level"], *(f.level for f in theirs)]),
                 "window_hours": hours,
                 "findings": [{"level": f.level, "message": f.message} for f in findings],
+                "matters": [{"level": f.level, "message": f.message} for f in theirs],
                 "metrics": metrics,
             }
             alerts.append({"tenant_id": str(tenant.id), "payload": payload})
@@ -69,6 +81,7 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         ).fetchall()
     return health.metrics() | {
         "tenants": per_tenant,
+        "matterFindings": sum(len(f) for f in about_matters.values()),
         "tenantsAlerted": len({row.tenant_id for row in queued}),
         "notificationsQueued": len(queued),
     }

@@ -7,10 +7,11 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gstjobs.config import Settings
 from gstjobs.health.automation import AutomationHealth, automation_health, merge_metrics
+from gstjobs.notify.templates import Envelope, render
 from tests.conftest import AS_OF
 from tests.support import factory
 from tests.support.automation import logs, rows, rule_created
@@ -150,7 +151,8 @@ def test_health_check_job_alerts_each_tenants_admins_once_a_day(
         "health_alert",
         "email",
     )
-    assert set(n.payload) == {"level", "window_hours", "findings", "metrics"}
+    assert set(n.payload) == {"level", "window_hours", "findings", "matters", "metrics"}
+    assert n.payload["matters"] == []
     assert n.payload["level"] == "CRITICAL" and n.payload["window_hours"] == 24
     assert n.payload["findings"][0]["level"] == "CRITICAL"
     assert n.payload["metrics"]["total_executions"] == 10  # the tenant's own figures only
@@ -211,3 +213,50 @@ def test_per_tenant_merge_matches_the_single_run(engine: Engine, settings: Setti
         ]
     )
     assert (info["success_rate"], info["level"], info["window_hours"]) == (99.0, "OK", 24)
+
+
+def test_admins_daily_findings_include_the_matters_once_a_day(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn, "Iyer & Rao Associates")
+        admin = factory.user(conn, t, "admin")
+        factory.user(conn, t, "admin", is_active=False)
+        factory.user(conn, t, "advocate")
+        heard = factory.case(conn, t, number="DRC-01/2026-27/0031")
+        factory.hearing(conn, t, heard, AS_OF - timedelta(days=2))  # outcome never recorded
+        moved = factory.case(conn, t, number="DRC-01/2026-27/0040")
+        factory.hearing(conn, t, moved, AS_OF - timedelta(days=9))  # a later date was set
+        factory.hearing(conn, t, moved, AS_OF + timedelta(days=5))
+        recent = factory.case(conn, t, number="DRC-01/2026-27/0050")
+        factory.hearing(conn, t, recent, AS_OF - timedelta(hours=20))  # not yet a day old
+        shut = factory.case(conn, t, number="SHUT/1", status="Closed")
+        factory.hearing(conn, t, shut, AS_OF - timedelta(days=3))  # closed: left alone
+        conn.execute(
+            text(
+                "INSERT INTO proceedings (tenant_id, case_id, kind, issue_date) "
+                "VALUES (:t, :c, 'SCN_S73', DATE '2026-01-02')"
+            ),
+            {"t": t, "c": moved},
+        )
+        quiet = factory.tenant(conn, "Quiet Chambers")
+        factory.user(conn, quiet, "admin")
+        factory.hearing(conn, quiet, factory.case(conn, quiet), AS_OF + timedelta(days=1))
+    outcome = run_job(settings, "health-check", as_of=AS_OF)
+    assert outcome.status == "success", outcome.error
+    assert (outcome.results["level"], outcome.results["matterFindings"]) == ("OK", 2)
+    (n,) = rows(engine, "SELECT * FROM notifications")
+    assert (n.tenant_id, n.user_id, n.template) == (t, admin, "health_alert")
+    assert n.payload["level"] == "WARNING" and n.payload["findings"] == []
+    messages = [m["message"] for m in n.payload["matters"]]
+    assert len(messages) == 2
+    assert messages[0].startswith("1 hearing(s) past with no outcome recorded: DRC-01/2026-27/0031")
+    assert messages[1].startswith("1 open proceeding(s) whose statutory dates cannot be computed")
+    assert "DRC-01/2026-27/0040 (SCN-S73: " in messages[1]  # DATA_MISSING, by matter
+    rendered = render("health_alert", n.payload, Envelope(1, "A", "F", "Asia/Kolkata", AS_OF, "x"))
+    assert rendered.subject.startswith("[WARNING] Daily health check: 2 findings (2 about matters)")
+    assert "Matters to record:\n- [WARNING] 1 hearing(s) past" in rendered.text
+    # A second run the same day tells no one again; nor is the quiet practice told anything.
+    again = run_job(settings, "health-check", as_of=AS_OF + timedelta(hours=5))
+    assert (again.results["matterFindings"], again.results["notificationsQueued"]) == (2, 0)
+    assert len(rows(engine, "SELECT id FROM notifications")) == 1

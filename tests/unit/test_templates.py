@@ -228,6 +228,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
             {"level": "CRITICAL", "message": "Rule 'Escalate overdue' succeeded 60.0% (< 80%)"},
             {"level": "WARNING", "message": "Rule 'Weekly digest' has not run for 48 hours"},
         ],
+        "matters": [
+            {
+                "level": "WARNING",
+                "message": "2 hearing(s) past with no outcome recorded: DRC-01/2025-26/014 on "
+                "12-01-2026 and 1 more; record Attended, Adjourned (with the next date) or Missed",
+            }
+        ],
         "metrics": {"total_executions": 10, "successful_executions": 6, "success_rate": 60.0},
     },
 }
