@@ -87,6 +87,7 @@ JOBS: tuple[JobSpec, ...] = (
         result_keys=(
             "tasksDue",
             "hearingsDue",
+            "tasksOverdue",
             "usersAlerted",
             "notificationsQueued",
             "notificationsSent",
@@ -109,6 +110,7 @@ JOBS: tuple[JobSpec, ...] = (
             "inactive_rules",
             "degraded_rules",
             "level",
+            "matterFindings",
         ),
         catch_up="today-only",
     ),

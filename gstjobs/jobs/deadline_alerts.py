@@ -1,22 +1,28 @@
-"""check-upcoming-deadlines: one consolidated alert per user for the next 24 hours.
+"""check-upcoming-deadlines: the morning digest, one per user.
 
-Open tasks (not Completed or Cancelled) and Scheduled hearings due in
-``(as_of, as_of + 24h]`` are gathered per user. A task counts only if it existed
-before ``as_of`` (``created_at < as_of``): the rules this job runs can create
-follow-up tasks stamped ``as_of`` and due within the window, and a re-run at the
-same moment must not find them, alert on them or emit events for them (nor must a
-backfill see tasks created after its moment). Hearings are not filtered so: no
-rule creates one, and ``hearings.created_at`` of an upgraded database is the
-upgrade's moment, not the hearing's. Tasks go to their assignee,
-hearings to the case owner and the assigned advocate (once if the same person),
-active users of the tenant only. Each user gets one ``deadline_digest`` (email, and
-WhatsApp when configured and the user opted in), its items ordered HIGH PRIORITY
-(Critical and High tasks, and hearings) first, then NORMAL PRIORITY, each by due
-time. The de-duplication key is per user and tenant-local day of ``as_of``.
+Per user, in blocks: the statutory dates of the user's matters from the limitation
+register (``limitation.register.STATUTORY_ITEMS_CTE``: passed but still condonable,
+and due in the next 7 days), then Overdue (open tasks past due, oldest first, with
+days overdue; the first OVERDUE_ITEMS described, all counted), then what falls due in
+``(as_of, as_of + 24h]``: open tasks (not Completed or Cancelled) and Scheduled
+hearings, HIGH PRIORITY (Critical and High tasks, and hearings) first, then NORMAL
+PRIORITY, each by due time. Each item names the client, the matter (case number and
+the current proceeding's reference) and the forum. Tasks and hearings of Closed cases
+are left alone. A task counts only if it existed before ``as_of`` (``created_at <
+as_of``): the rules this job runs can create follow-up tasks stamped ``as_of`` and due
+within the window, and a re-run at the same moment must not find them, alert on them
+or emit events for them (nor must a backfill see tasks created after its moment).
+Hearings are not filtered so: no rule creates one, and ``hearings.created_at`` of an
+upgraded database is the upgrade's moment, not the hearing's. Tasks go to their
+assignee, hearings to the case owner and the assigned advocate (once if the same
+person), active users of the tenant only. Each user with anything to read gets one
+``deadline_digest`` (email, and WhatsApp when configured and the user opted in); the
+de-duplication key is per user and tenant-local day of ``as_of``.
 
-Every due task and hearing also becomes one ``deadline_approaching`` event for the
-rules engine (``<entity_type>:<id>@<due, UTC>``, so a re-dated item is a new event),
-and the engine then runs over the pending events.
+Every task and hearing due in the window also becomes one ``deadline_approaching``
+event for the rules engine (``<entity_type>:<id>@<due, UTC>``, so a re-dated item is a
+new event), and the engine then runs over the pending events. Overdue tasks raise no
+event here: they are sla-check's.
 """
 
 from __future__ import annotations

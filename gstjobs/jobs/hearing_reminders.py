@@ -4,20 +4,29 @@
 window is [local midnight today, local midnight the day after tomorrow). The seed's
 ``hearing_date BETWEEN now AND now + 1 day`` missed hearings later tomorrow (the
 08:00 run never covered tomorrow afternoon) and included none earlier today.
+Hearings of Closed cases are left alone.
 
-Recipients are the case owner and the assigned advocate, one message if they are the
-same person, active users of the hearing's tenant only. Each gets an email (when they
+Recipients are the case owner, the appearing representative (the hearing's, else the
+proceeding's, else the case's assigned advocate) and the assigned advocate, once per
+person, active users of the hearing's tenant only. Each gets an email (when they
 have an address) and, when WhatsApp is configured, a WhatsApp message if they opted
-in and have a phone. Everything is queued in the outbox by one INSERT … SELECT in
-the job's transaction; the runner delivers after commit. The de-duplication key is
-per hearing (and its date, so a rescheduled hearing is reminded again), recipient,
-channel and tenant-local day of ``as_of``: a hearing is reminded the day before and
-on the day, and a re-run the same day queues nothing. Unlike deadline-alerts, this
-job runs no rules and creates nothing it could find again, so hearings are not
-filtered by ``created_at`` (which an upgraded database sets to the upgrade's
-moment, and a backfill would then miss). There is no per-run hearing
-limit: the seed's 100 applies to sending (Settings.notify_cap), and what is over it
-stays queued for the next delivery.
+in and have a phone. The payload carries what the advocate needs at 8 am, gathered
+for all hearings in the same statement: the client and GSTIN, the proceeding heard
+(its reference, kind, and the financial years, demand section and tax of it or the
+order or notice behind it), the forum's address and level, who appears and the
+adjournments used; ``notify.practice`` words them and picks the checklist. Facts the
+database does not hold are left out of the payload (and so of the message).
+
+Everything is queued in the outbox by one INSERT … SELECT in the job's transaction;
+the runner delivers after commit. The de-duplication key is per hearing (and its
+date, so a rescheduled hearing is reminded again), recipient, channel and
+tenant-local day of ``as_of``: a hearing is reminded the day before and on the day,
+and a re-run the same day queues nothing. Unlike deadline-alerts, this job runs no
+rules and creates nothing it could find again, so hearings are not filtered by
+``created_at`` (which an upgraded database sets to the upgrade's moment, and a
+backfill would then miss). There is no per-run hearing limit: the seed's 100 applies
+to sending (Settings.notify_cap), and what is over it stays queued for the next
+delivery.
 """
 
 from __future__ import annotations
