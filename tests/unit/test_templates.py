@@ -375,3 +375,13 @@ def test_a_reminder_queued_before_the_upgrade_still_renders() -> None:
     assert "Preparation checklist:" in text and "Client:" not in text
     digest = {k: PAYLOADS["deadline_digest"][k] for k in ("date", "window_end", "items")}
     assert "OVERDUE" not in render("deadline_digest", digest, ENVELOPE).text
+
+
+def test_the_digest_escapes_what_the_data_says_in_html() -> None:
+    payload = dict(PAYLOADS["deadline_digest"])
+    payload["overdue"] = [dict(payload["overdue"][0], client="<b>Rao & Sons</b>")]
+    payload["statutory"] = [dict(payload["statutory"][0], client="<i>Kaveri</i>")]
+    rendered = render("deadline_digest", payload, ENVELOPE)
+    assert "&lt;b&gt;Rao &amp; Sons&lt;/b&gt;" in rendered.html and "<b>Rao" not in rendered.html
+    assert "&lt;i&gt;Kaveri&lt;/i&gt;" in rendered.html
+    assert "<b>Rao & Sons</b>" in rendered.text
