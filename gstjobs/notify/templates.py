@@ -238,6 +238,7 @@ def _format(value: str, timezone: str, style: str, today: date) -> str:
     weekday, month = DAYS[local.weekday()], MONTHS[local.month - 1]
     short_date = f"{weekday[:3]} {day.day} {month[:3]} {local.year}"
     zone = local.tzname() or ""
+    zone = f"UTC{zone}" if zone[:1] in "+-" else zone  # "+04": a zone without an abbreviation
     if style == "date":
         return short_date
     if style == "time":

@@ -385,3 +385,10 @@ def test_the_digest_escapes_what_the_data_says_in_html() -> None:
     assert "&lt;b&gt;Rao &amp; Sons&lt;/b&gt;" in rendered.html and "<b>Rao" not in rendered.html
     assert "&lt;i&gt;Kaveri&lt;/i&gt;" in rendered.html
     assert "<b>Rao & Sons</b>" in rendered.text
+
+
+def test_a_zone_without_an_abbreviation_is_named_by_its_offset() -> None:
+    dubai = Envelope(1, "A", "F", "Asia/Dubai", ENVELOPE.now, "https://x")
+    text = render("hearing_reminder", PAYLOADS["hearing_reminder"], dubai).text
+    assert "When:         Fri, 16-01-2026, 9:00 AM UTC+04" in text
+    assert "Times are in UTC+04." in text
