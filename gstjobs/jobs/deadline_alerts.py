@@ -217,7 +217,7 @@ QUEUE_ALERTS = text(
     SELECT (SELECT count(*) FROM due_tasks) AS tasks,
            (SELECT count(*) FROM due_hearings) AS hearings,
            (SELECT count(*) FROM overdue_tasks WHERE rank = 1) AS people_overdue,
-           (SELECT COALESCE(sum(total), 0) FROM overdue_tasks WHERE rank = 1) AS overdue,
+           (SELECT COALESCE(sum(total), 0)::bigint FROM overdue_tasks WHERE rank = 1) AS overdue,
            (SELECT count(*) FROM statutory_items) AS statutory,
            (SELECT count(*) FROM emitted) AS events,
            (SELECT count(DISTINCT (tenant_id, user_id)) FROM queued) AS users,

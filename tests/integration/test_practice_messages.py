@@ -404,6 +404,7 @@ def test_the_overdue_block_oldest_first_with_days_overdue(engine: Engine, db_url
             )
     outcome = run_job(notify_settings(db_url), "deadline-alerts", as_of=NINE)
     assert (outcome.results["tasksDue"], outcome.results["tasksOverdue"]) == (0, 26)
+    assert isinstance(outcome.results["tasksOverdue"], int)  # JSON number, not a numeric string
     digests = {r.user_id: r.payload for r in queued(engine, "deadline_digest")}
     assert set(digests) == {me, idle}  # overdue alone is worth the morning message
     mine = digests[me]
