@@ -11,17 +11,113 @@ WITH local AS (
     FROM tenants tn
     WHERE tn.id = ANY(ARRAY(SELECT id FROM tenants))
 ), found AS (
-    SELECT h.id, h.tenant_id, h.case_id, h.hearing_date, h.purpose, l.today,
+    -- Every fact a reminder states, per hearing, by index lookups from the hearing
+    -- (each LATERAL ends in LIMIT or an aggregate, so it runs once per hearing).
+    SELECT h.id, h.tenant_id, h.hearing_date, l.today,
            h.hearing_date < ((l.today + 1)::timestamp AT TIME ZONE l.timezone) AS on_the_day,
-           c.case_number, c.title AS case_title, c.owner_id, c.assigned_to,
-           COALESCE(ct.name, 'Court not recorded') AS court_name,
-           COALESCE(ct.city, '') AS court_city
+           c.owner_id, c.assigned_to, rep.id AS representative_id,
+           jsonb_strip_nulls(jsonb_build_object(
+               'hearing_id', h.id,
+               'case_id', h.case_id,
+               'case_number', c.case_number,
+               'case_title', c.title,
+               'court_name', COALESCE(ct.name, p.authority, 'Court not recorded'),
+               'court_city', COALESCE(ct.city, ''),
+               'court_address', NULLIF(ct.address, ''),
+               'court_forum', ct.forum,
+               'hearing_date', h.hearing_date,
+               'purpose', h.purpose,
+               'notice_type', c.notice_type,
+               'client_name', (SELECT x.name FROM clients x
+                               WHERE x.id = c.client_id AND x.tenant_id = c.tenant_id),
+               'gstin', COALESCE(p.gstin, up.gstin,
+                                 (SELECT x.gstin FROM clients x
+                                  WHERE x.id = c.client_id AND x.tenant_id = c.tenant_id)),
+               'proceeding_id', p.id,
+               'proceeding_kind', p.kind,
+               'reference', COALESCE(p.reference_no, p.din),
+               'reference_date', to_char(p.issue_date, 'DD-MM-YYYY'),
+               'financial_years', up.financial_years,
+               'demand_section', up.demand_section,
+               'amount', CASE WHEN up.tax > 0 THEN gstjobs_inr(up.tax) END,
+               'amounts', up.amounts,
+               'representative', rep.full_name,
+               'adjournments', NULLIF(adj.n, 0))) AS facts
     FROM hearings h
     JOIN local l ON l.tenant_id = h.tenant_id
     JOIN cases c ON c.id = h.case_id AND c.tenant_id = h.tenant_id
     LEFT JOIN courts ct ON ct.id = h.court_id
+    -- The proceeding heard: the hearing's own, else the case's latest open one.
+    LEFT JOIN LATERAL (
+        SELECT q.* FROM proceedings q
+        WHERE q.case_id = h.case_id AND q.tenant_id = h.tenant_id
+        ORDER BY q.id IS NOT DISTINCT FROM h.proceeding_id DESC, q.status = 'open' DESC,
+                 q.issue_date DESC, q.created_at DESC
+        LIMIT 1
+    ) AS p ON true
+    -- What the notice says, from the proceeding or the nearest ancestor that says it
+    -- (an appeal's financial years, demand and amounts are the order's or the SCN's).
+    LEFT JOIN LATERAL (
+        WITH RECURSIVE chain AS (
+            SELECT q.id, q.parent_id, q.kind, q.financial_years, q.gstin,
+                   q.tax_igst, q.tax_cgst, q.tax_sgst, q.cess, 0 AS depth
+            FROM proceedings q WHERE q.id = p.id
+            UNION ALL
+            SELECT q.id, q.parent_id, q.kind, q.financial_years, q.gstin,
+                   q.tax_igst, q.tax_cgst, q.tax_sgst, q.cess, chain.depth + 1
+            FROM chain
+            JOIN proceedings q ON q.id = chain.parent_id AND q.tenant_id = h.tenant_id
+            WHERE chain.depth < 6
+        ), heads AS (
+            SELECT x.* FROM chain x
+            WHERE COALESCE(x.tax_igst, x.tax_cgst, x.tax_sgst, x.cess) IS NOT NULL
+            ORDER BY x.depth LIMIT 1
+        )
+        SELECT (SELECT array_to_string(x.financial_years, ', ') FROM chain x
+                WHERE cardinality(x.financial_years) > 0 ORDER BY x.depth LIMIT 1)
+                   AS financial_years,
+               (SELECT regexp_replace(x.kind, '^.*_S', 's.') FROM chain x
+                WHERE x.kind ~ '_S7' ORDER BY x.depth LIMIT 1) AS demand_section,
+               (SELECT x.gstin FROM chain x WHERE x.gstin IS NOT NULL
+                ORDER BY x.depth LIMIT 1) AS gstin,
+               (SELECT COALESCE(x.tax_igst, 0) + COALESCE(x.tax_cgst, 0)
+                       + COALESCE(x.tax_sgst, 0) + COALESCE(x.cess, 0) FROM heads x) AS tax,
+               (SELECT jsonb_strip_nulls(jsonb_build_object(
+                           'igst', CASE WHEN x.tax_igst > 0 THEN gstjobs_inr(x.tax_igst) END,
+                           'cgst', CASE WHEN x.tax_cgst > 0 THEN gstjobs_inr(x.tax_cgst) END,
+                           'sgst', CASE WHEN x.tax_sgst > 0 THEN gstjobs_inr(x.tax_sgst) END,
+                           'cess', CASE WHEN x.cess > 0 THEN gstjobs_inr(x.cess) END))
+                FROM heads x) AS amounts
+    ) AS up ON true
+    -- Adjournments at the taxpayer's request on this proceeding (s.75(5), s.107(9));
+    -- where none is recorded either way, the case's Adjourned hearings, as the
+    -- limitation watch counts them.
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM proceeding_events e
+                                 WHERE e.proceeding_id = p.id
+                                   AND e.kind IN ('ADJOURNMENT_GRANTED',
+                                                  'ADJOURNMENT_REFUSED'))
+                    THEN (SELECT count(*) FROM proceeding_events e
+                          WHERE e.proceeding_id = p.id AND e.kind = 'ADJOURNMENT_GRANTED'
+                            AND e.sought_by = 'taxpayer')
+                    ELSE (SELECT count(*) FROM hearings a
+                          WHERE a.case_id = h.case_id AND a.tenant_id = h.tenant_id
+                            AND a.status = 'Adjourned' AND a.hearing_date < h.hearing_date)
+               END AS n
+    ) AS adj
+    -- Who appears: the hearing's representative, else the proceeding's, else the
+    -- case's assigned advocate (the first of them who is an active user).
+    LEFT JOIN LATERAL (
+        SELECT u.id, u.full_name FROM users u
+        WHERE u.tenant_id = h.tenant_id AND u.is_active
+          AND u.id IN (h.representative_id, p.representative_id, c.assigned_to)
+        ORDER BY array_position(ARRAY[h.representative_id, p.representative_id,
+                                      c.assigned_to], u.id)
+        LIMIT 1
+    ) AS rep ON true
     WHERE h.tenant_id = ANY(ARRAY(SELECT id FROM tenants))
       AND h.status = 'Scheduled'
+      AND c.status <> 'Closed'
       AND h.hearing_date >= (l.today::timestamp AT TIME ZONE l.timezone)
       AND h.hearing_date < ((l.today + 2)::timestamp AT TIME ZONE l.timezone)
 ), recipients AS (
@@ -30,23 +126,19 @@ WITH local AS (
     -- a nested loop that is quadratic in the number of hearings.
     SELECT f.tenant_id, f.id AS hearing_id, f.hearing_date, f.today, f.on_the_day,
            u.id AS user_id, u.email, u.phone, u.whatsapp_opt_in,
-           jsonb_build_object(
-               'hearing_id', f.id,
-               'case_id', f.case_id,
-               'case_number', f.case_number,
-               'case_title', f.case_title,
-               'court_name', f.court_name,
-               'court_city', f.court_city,
-               'hearing_date', f.hearing_date,
-               'purpose', f.purpose,
-               'roles', to_jsonb(array_agg(r.role ORDER BY r.ord))) AS payload
+           f.facts || jsonb_build_object('roles', to_jsonb(r.roles)) AS payload
     FROM found f
-    CROSS JOIN LATERAL (VALUES (f.owner_id, 'owner', 1),
-                               (f.assigned_to, 'assigned advocate', 2))
-                       AS r (user_id, role, ord)
+    CROSS JOIN LATERAL (
+        SELECT x.user_id, array_agg(x.role ORDER BY x.ord) AS roles
+        FROM (VALUES (f.owner_id, 'owner', 1),
+                     (f.representative_id, 'appearing representative', 2),
+                     (f.assigned_to, 'assigned advocate', 3)) AS x (user_id, role, ord)
+        WHERE x.user_id IS NOT NULL
+          -- the advocate who appears is told so, not also as "assigned advocate"
+          AND NOT (x.ord = 3 AND x.user_id IS NOT DISTINCT FROM f.representative_id)
+        GROUP BY x.user_id
+    ) AS r
     JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
-    GROUP BY f.id, f.tenant_id, f.case_id, f.case_number, f.case_title, f.court_name,
-             f.court_city, f.hearing_date, f.purpose, f.today, f.on_the_day, u.id
 ), candidates AS (
     
     SELECT s.*, ch.channel
@@ -73,4 +165,5 @@ WITH local AS (
 SELECT (SELECT count(*) FROM found) AS hearings,
        (SELECT count(*) FROM candidates) AS candidates,
        (SELECT count(*) FROM queued) AS queued
+
 ;
