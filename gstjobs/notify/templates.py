@@ -119,7 +119,7 @@ DIGEST_FIRST_ITEMS = 3
 PARAMETERS_BUDGET = 800
 """Meta approves a template body of at most 1,024 characters with its parameters filled
 in; the parameters of any message stay within this, leaving the rest to the approved
-text (README, Notifications)."""
+text (docs/notifications.md)."""
 
 
 def whatsapp_parameters(template: str, payload: Mapping[str, Any], envelope: Envelope) -> list[str]:
