@@ -14,7 +14,7 @@ than waited for.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -27,12 +27,39 @@ MINIMUM = 10_000
 """... and at least this many (small tables are cheap to plan however stale)."""
 
 ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)")
+NEVER_ANALYZED = text(
+    """
+    SELECT t.name
+    FROM unnest(CAST(:tables AS text[])) AS t (name)
+    JOIN pg_class c ON c.oid = to_regclass(t.name)
+    WHERE c.reltuples < 0
+    ORDER BY t.name
+    """
+)
 LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :value, true)")
 SHOW_LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
 ANALYZE = {
     name: text(f"ANALYZE {name}")  # a fixed table name from the list below, never a value
-    for name in ("tasks", "automation_events", "automation_logs", "notifications", "audit_log")
+    for name in (
+        "tasks",
+        "cases",
+        "hearings",
+        "users",
+        "automation_events",
+        "automation_logs",
+        "notifications",
+        "audit_log",
+    )
 }
+
+
+def analyze_if_never(conn: Connection, tables: Sequence[str]) -> list[str]:
+    """ANALYZE each of ``tables`` that has no statistics at all (never analysed nor
+    vacuumed: a bulk load on a server whose autovacuum is off or behind); without them
+    the planner guesses, and a join over a million rows can take minutes instead of
+    seconds. A table analysed once, however long ago, is left alone."""
+    missing = [r.name for r in conn.execute(NEVER_ANALYZED, {"tables": list(tables)})]
+    return [name for name in missing if _analyze(conn, name)]
 
 
 def analyze_if_changed(conn: Connection, changed: Mapping[str, int]) -> list[str]:

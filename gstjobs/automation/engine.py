@@ -55,6 +55,13 @@ BATCH_SIZE = 50_000
 """Pending events per page: bounds the run-local tables, the locks a failing statement
 rolls back and the cost of the fallback, not the number of statements per event."""
 
+ANY_PENDING = text(
+    """
+    SELECT EXISTS (SELECT 1 FROM automation_events
+                   WHERE processed_at IS NULL AND tenant_id = ANY(:tenants))
+    """
+)
+
 LOAD_RULES = text(
     """
     SELECT id, tenant_id, name, trigger_event,
@@ -276,11 +283,14 @@ def process_pending(conn: Connection, ctx: JobContext, *, batch_size: int = BATC
     if not ctx.tenants:
         return Fired(0, 0)
     began = time.monotonic()
+    if not conn.execute(ANY_PENDING, {"tenants": ctx.tenant_ids}).scalar_one():
+        return Fired(0, 0, time.monotonic() - began)  # a quiet tick: nothing to load
     rules = load_rules(conn, ctx.tenant_ids)
     if not rules:
         # Nothing can fire: the pending events are processed as they are, in one statement.
         conn.execute(actions.MARK_ALL, {"tenants": ctx.tenant_ids, "as_of": ctx.as_of})
         return Fired(0, 0, time.monotonic() - began)
+    stats.analyze_if_never(conn, ("automation_events", "cases", "hearings", "tasks", "users"))
     for statement in actions.RUN_TABLES:
         conn.execute(statement)
     conn.execute(STORE_RULES, {"rules": json.dumps([r.as_json() for r in rules])})

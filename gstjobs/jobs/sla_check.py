@@ -199,6 +199,7 @@ def run(conn: Connection, ctx: JobContext) -> Results:
         "job_name": JOB_NAME,
         **policy_params(),
     }
+    stats.analyze_if_never(conn, ("cases", "tasks"))
     cleared = conn.execute(CLEAR_FLAGS, params).rowcount
     overdue = conn.execute(FLAG_OVERDUE, params).one()
     sla = conn.execute(FLAG_SLA, params).one()
