@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from gstjobs.demo.vocabulary import NATIONAL_HOLIDAYS, TIMEZONE
@@ -98,11 +99,13 @@ def fy_of(day: date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
+@cache
 def gstr9_due(year: int) -> date:
     """Due date of the annual return for the FY starting in ``year``."""
     return _GSTR9_DUE.get(year) or date(year + 1, 12, 31)  # Rule 80(1): 31 December after the FY
 
 
+@cache
 def scn_last_date(year: int, section: str) -> date:
     """Last date to issue an SCN for the FY: s.73(2) three months, s.74(2) six months
     before the order's last date (3 and 5 years from the annual return's due date)."""
@@ -112,18 +115,20 @@ def scn_last_date(year: int, section: str) -> date:
     return add_months(add_months(due, 60), -6)
 
 
-def scn_fy_choices(issue: date, section: str, margin_days: int) -> list[int]:
+@cache
+def scn_fy_choices(issue: date, section: str, margin_days: int) -> tuple[int, ...]:
     """FYs (from 2020-21, the first with GSTR-2B) whose annual return was due before
     ``issue`` and for which an SCN under ``section`` issued then is in time with
     ``margin_days`` to spare."""
-    return [
+    return tuple(
         y
         for y in range(2020, fy_of(issue))
         if gstr9_due(y) <= issue
         and scn_last_date(y, section) >= issue + timedelta(days=margin_days)
-    ]
+    )
 
 
+@cache
 def barred_fy(issue: date, section: str, margin_days: int) -> int | None:
     """The latest FY for which an SCN under ``section`` issued on ``issue`` is out of
     time by more than ``margin_days`` (a limitation defence), if any."""

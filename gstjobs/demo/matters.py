@@ -358,7 +358,7 @@ def _notice(b: _Build, notice: str) -> tuple[int, str]:
     """ASMT-10 or DRC-01A: a notice, its reply chain, no hearing."""
     rng = b.rng
     issue = b.past_day(3, 75)
-    fy = rng.choice(scn_fy_choices(issue, "73", 90) or [fy_of(issue) - 1])
+    fy = rng.choice(scn_fy_choices(issue, "73", 90) or (fy_of(issue) - 1,))
     communicated = None if rng.random() < 0.08 else issue + timedelta(days=rng.choice((0, 0, 1, 2)))
     served = communicated or issue
     reply_by = None if rng.random() < 0.1 else served + timedelta(days=30)
@@ -387,7 +387,7 @@ def _scn(
     fy = barred_fy(issue, section, 10) if barred else None
     title_suffix = ""
     if fy is None:
-        fy = rng.choice(scn_fy_choices(issue, section, 30) or [fy_of(issue) - 1])
+        fy = rng.choice(scn_fy_choices(issue, section, 30) or (fy_of(issue) - 1,))
     else:
         title_suffix = v.TIME_BARRED.format(section=section)
     cgst, sgst, igst, penalty = b.demand()
