@@ -228,7 +228,7 @@ class _Build:
                 status = "Scheduled"  # held, outcome never recorded: health-report chases it
             purpose = v.HEARING_PURPOSES[forum]
             if n:
-                purpose = f"Adjourned hearing: {purpose[0].lower()}{purpose[1:]}"
+                purpose = f"{purpose} (after adjournment)"
             self.hearings.append(
                 (
                     uid(rng),
