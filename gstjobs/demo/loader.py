@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -143,17 +144,30 @@ def load(
     raw = conn.connection.driver_connection
     assert isinstance(raw, PgConnection)
     counted = dict.fromkeys(COLUMNS, 0)
-    progress.step("loading practices")
-    for start in range(0, len(ids), TENANTS_PER_CHUNK):
+
+    def chunk(start: int) -> dict[str, list[Row]]:
         rows: dict[str, list[Row]] = {table: [] for table in COLUMNS}
         for index in range(start, min(start + TENANTS_PER_CHUNK, len(ids))):
             made = practice(rng, anchor, index, ids[index], tasks_per_tenant, cal)
             for table, table_rows in made.items():
                 rows[table].extend(table_rows)
-        for table, columns in COLUMNS.items():
-            _copy(raw, table, columns, rows[table])
-            counted[table] += len(rows[table])
-        progress.advance(min(start + TENANTS_PER_CHUNK, len(ids)), len(ids))
+        return rows
+
+    progress.step("loading practices")
+    starts = range(0, len(ids), TENANTS_PER_CHUNK)
+    # The next chunk is generated while PostgreSQL takes this one (the server's COPY
+    # work and Python's generation overlap); chunks are made in order, by one thread,
+    # so the rows are the same as without it. At most two chunks are in memory.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gstjobs-demo") as pool:
+        pending = pool.submit(chunk, starts[0])
+        for i, start in enumerate(starts):
+            rows = pending.result()
+            if i + 1 < len(starts):
+                pending = pool.submit(chunk, starts[i + 1])
+            for table, columns in COLUMNS.items():
+                _copy(raw, table, columns, rows[table])
+                counted[table] += len(rows[table])
+            progress.advance(min(start + TENANTS_PER_CHUNK, len(ids)), len(ids))
     return DemoSummary(
         tenants,
         counted["users"],
