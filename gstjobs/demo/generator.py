@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from gstjobs.demo import vocabulary as v
+from gstjobs.demo.build import Client, Row, Team, uid
 from gstjobs.demo.calendar import Calendar, at, local_day
 from gstjobs.demo.identity import gstin_for, pan
-from gstjobs.demo.matters import Client, Row, Team, matter, uid
+from gstjobs.demo.matters import matter
 
 # Table -> columns, in the order rows carry them (and the loader's load order).
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -19,10 +19,10 @@ from psycopg import Connection as PgConnection
 from sqlalchemy import Connection, text
 
 from gstjobs.core import SILENT, Progress
+from gstjobs.demo.build import Row
 from gstjobs.demo.calendar import Calendar, local_day, national_holidays
 from gstjobs.demo.generator import COLUMNS, practice
 from gstjobs.demo.ids import court_id, tenant_ids
-from gstjobs.demo.matters import Row
 from gstjobs.demo.vocabulary import FORUMS
 from gstjobs.errors import UsageError
 
