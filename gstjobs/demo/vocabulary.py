@@ -349,15 +349,9 @@ DEMO_RULES: tuple[tuple[str, str, dict[str, Any], list[dict[str, Any]]], ...] = 
         "Raise a High task two days overdue to Critical and tell the case owner",
         "task_overdue",
         {"priority": "High", "days_overdue": {"gte": 2}},
-        [
-            {"type": "escalate", "raise_priority": True},
-            {
-                "type": "notify",
-                "recipient": "case_owner",
-                "channel": "email",
-                "template": "task_overdue",
-            },
-        ],
+        # escalate raises the priority and tells (copies) the case owner; the task
+        # stays with its assignee.
+        [{"type": "escalate", "raise_priority": True}],
     ),
     (
         "Tell the assignee as soon as a task is overdue",
