@@ -86,6 +86,18 @@ class MatterBuilder:
         day = min(self.cal.on_or_after(day, self.state), self.today)
         moment = at(day, self.rng.randint(10, 16), self.rng.choice((0, 30)))
         self.opened = min(moment, self.now - _HOUR)
+        self.triage()
+
+    def triage(self) -> None:
+        """First action on a new matter: no due date, so the SLA (time to first action)
+        judges it. Most are done within a working day; a recent few are still untouched."""
+        rng = self.rng
+        title, priority, _ = v.TRIAGE_STEP
+        done = None
+        if rng.random() < (0.9 if self.opened < self.now - timedelta(days=3) else 0.4):
+            done = min(self.opened + timedelta(hours=rng.randint(1, 30)), self.now - _HOUR / 2)
+            done = done if done > self.opened else None
+        self.task(title, priority, self.team.advocate, None, self.opened, done)
 
     def office_time(self, day: date, hour: int | None = None) -> datetime:
         return at(day, hour if hour is not None else self.rng.randint(11, CLOSES - 1))
@@ -268,7 +280,7 @@ class MatterBuilder:
         title: str,
         priority: str,
         assignee: UUID,
-        due: datetime,
+        due: datetime | None,
         created: datetime,
         done: datetime | None,
     ) -> None:

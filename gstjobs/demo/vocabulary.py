@@ -305,6 +305,13 @@ CHAINS: dict[str, tuple[Step, ...]] = {
         ("File APL-05 appeal before GSTAT", "Critical", "advocate"),
     ),
 }
+# The first action on every new matter (no due date: judged by the SLA, time to first
+# action, as docs/statutory-dates.md §6 suggests).
+TRIAGE_STEP: Step = (
+    "Acknowledge the notice to the client and open the matter file",
+    "High",
+    "advocate",
+)
 CONDONATION_STEP: Step = (
     "File application for condonation of delay with APL-01 (s.107(4))",
     "Critical",

@@ -275,10 +275,12 @@ def test_the_demo_keeps_every_rule(engine: Engine, seed: int, now: datetime) -> 
                 "SELECT (SELECT count(*) FROM hearings), (SELECT count(*) FROM proceedings),"
                 " (SELECT count(*) FROM cases WHERE status = 'Closed'),"
                 " (SELECT count(DISTINCT notice_type) FROM cases),"
-                " (SELECT count(*) FROM cases WHERE title LIKE '%limitation defence%')"
+                " (SELECT count(*) FROM cases WHERE title LIKE '%limitation defence%'),"
+                " (SELECT count(*) FROM tasks WHERE due_date IS NULL AND status = 'Pending')"
             )
         ).one()
-    hearings, proceedings, closed, notice_types, barred = counts
+    hearings, proceedings, closed, notice_types, barred, untouched = counts
+    assert untouched > 0  # first actions not yet taken: the SLA (time to first action) has work
     assert hearings > 10 and proceedings > 50 and closed > 0 and notice_types == 6
     assert barred > 0 or now.year < 2026  # deliberate defences, once any FY can be barred
 
