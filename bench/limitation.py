@@ -105,8 +105,19 @@ def main() -> None:
         ("re-run, same --as-of", "2026-11-29T07:30"),
         ("next morning", "2026-11-30T07:30"),
     ):
+        # A fixed moment, whatever today is: --force, as the guard against a far --as-of asks.
         wall, rss, doc = _run(
-            ["run", "limitation-watch", "--as-of", as_of, "--trigger", "manual", "--json"], env
+            [
+                "run",
+                "limitation-watch",
+                "--as-of",
+                as_of,
+                "--trigger",
+                "manual",
+                "--force",
+                "--json",
+            ],
+            env,
         )
         results = doc.get("results", {})
         shown = ", ".join(
