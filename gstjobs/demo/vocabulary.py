@@ -117,19 +117,20 @@ class Forum:
 
 
 def forums(state: State) -> tuple[Forum, ...]:
-    """The forums of one state a GST matter passes through, lowest first."""
+    """The forums of one state a GST matter passes through, lowest first. The name
+    leaves out the city, which messages print beside it."""
     return (
         Forum(
             state.code,
             ADJUDICATING,
-            f"Deputy Commissioner of State Tax (Adjudication), {state.city}",
+            "Deputy Commissioner of State Tax (Adjudication)",
             state.city,
             state.tax_office,
         ),
         Forum(
             state.code,
             APPELLATE,
-            f"Joint Commissioner of State Tax (Appeals), {state.city}",
+            "Joint Commissioner of State Tax (Appeals)",
             state.city,
             state.tax_office,
         ),
