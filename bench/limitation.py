@@ -1,14 +1,13 @@
 """Benchmark of limitation-watch at 1,000 practices x 300 proceedings (issue 13).
 
-Creates a fresh database, loads practices, users, clients and cases set-based
-(generate_series), adds the demo proceedings of gstjobs.limitation.demo (one or two per
-case, consistent with the statute), then runs the job through the real command: the
-first run (the whole register is written and every due alert queued: a backfill), the
-re-run at the same --as-of (must change and send nothing) and the next morning's run
-(the daily steady state). Wall time from the clock around the process, the job's own
-``executionTime`` and peak RSS (wait4).
+Creates a fresh database, loads the demo data set (gstjobs.demo: about ``cases`` matters
+per practice, each with its proceedings chain consistent with its notice type), then
+runs the job through the real command: the first run (the whole register is written and
+every due alert queued: a backfill), the re-run at the same --as-of (must change and
+send nothing) and the next morning's run (the daily steady state). Wall time from the
+clock around the process, the job's own ``executionTime`` and peak RSS (wait4).
 
-    BENCH_LIMITATION_SCALE   TENANTSxCASES, default 1000x300
+    BENCH_LIMITATION_SCALE   TENANTSxCASES (about; 4 demo tasks a case), default 1000x300
     BENCH_DATABASE_URL       admin URL (else GSTJOBS_TEST_DATABASE_URL, else embedded)
 """
 
@@ -27,49 +26,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from gstjobs.limitation import demo
+from gstjobs import demo
 
-NOTICES = ("ASMT-10", "DRC-01A", "DRC-01 s.73", "DRC-01 s.74", "APL-01", "GSTAT")
 ANCHOR = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 07:30 IST
-
-LOAD = text(
-    """
-    WITH t AS (
-        INSERT INTO tenants (id, name, timezone)
-        SELECT gen_random_uuid(), 'Bench practice ' || g, 'Asia/Kolkata'
-        FROM generate_series(1, :tenants) AS g
-        RETURNING id
-    ), u AS (
-        INSERT INTO users (tenant_id, full_name, email, role)
-        SELECT t.id, 'User ' || r.n, 'user' || r.n || '.' || t.id || '@bench.example.in', r.role
-        FROM t CROSS JOIN (VALUES (1, 'admin'), (2, 'advocate'), (3, 'advocate'),
-                                  (4, 'advocate'), (5, 'staff'), (6, 'staff')) AS r (n, role)
-        RETURNING tenant_id, id, role
-    ), cl AS (
-        INSERT INTO clients (tenant_id, name, gstin)
-        SELECT t.id, 'Client ' || g, '33AAACK' || lpad(g::text, 4, '0') || 'F1Z5'
-        FROM t CROSS JOIN generate_series(1, 50) AS g
-        RETURNING tenant_id, id
-    ), staff AS (
-        SELECT tenant_id, array_agg(id ORDER BY id) AS ids FROM u
-        WHERE role IN ('admin', 'advocate') GROUP BY tenant_id
-    ), clients AS (
-        SELECT tenant_id, array_agg(id ORDER BY id) AS ids FROM cl GROUP BY tenant_id
-    )
-    INSERT INTO cases (tenant_id, case_number, title, status, owner_id, assigned_to, client_id,
-                       notice_type, created_at)
-    SELECT s.tenant_id,
-           split_part(n.notice, ' ', 1) || '/' || (2019 + g % 5) || '-'
-               || lpad(((20 + g % 5) % 100)::text, 2, '0') || '/' || lpad(g::text, 5, '0'),
-           'Bench matter ' || g, CASE WHEN g % 10 = 0 THEN 'Closed' ELSE 'Active' END,
-           s.ids[1 + g % 4], s.ids[1 + (g + 1) % 4], c.ids[1 + g % 50], n.notice,
-           CAST(:anchor AS timestamptz) - make_interval(days => g % 65)
-    FROM staff s
-    JOIN clients c ON c.tenant_id = s.tenant_id
-    CROSS JOIN generate_series(1, :cases) AS g
-    CROSS JOIN LATERAL (SELECT (CAST(:notices AS text[]))[1 + g % 6] AS notice) AS n
-    """
-)
+TASKS_PER_CASE = 4  # the demo's matters carry about four tasks each
 
 
 def _admin_url() -> tuple[URL, object | None]:
@@ -122,27 +82,42 @@ def main() -> None:
     start = time.monotonic()
     db = create_engine(url, poolclass=NullPool)
     with db.begin() as conn:
-        conn.execute(
-            LOAD, {"tenants": tenants, "cases": cases, "anchor": ANCHOR, "notices": list(NOTICES)}
+        made = demo.load(
+            conn,
+            tenants=tenants,
+            seed=7,
+            tasks_per_tenant=TASKS_PER_CASE * cases,
+            anchor=ANCHOR,
+            reset=False,
         )
-        ids = list(conn.execute(text("SELECT id FROM tenants")).scalars())
-        made = demo.generate(conn, ids, ANCHOR)
     with db.begin() as conn:
         conn.execute(text("ANALYZE"))
         open_count = conn.execute(
             text("SELECT count(*) FROM proceedings WHERE status = 'open'")
         ).scalar()
     print(
-        f"loaded {tenants} practices x {cases} cases: {made.proceedings:,} proceedings "
-        f"({open_count:,} open), {made.events:,} events in {time.monotonic() - start:.1f}s"
+        f"loaded {tenants} practices, {made.cases:,} cases: {made.proceedings:,} proceedings "
+        f"({open_count:,} open), {made.proceeding_events:,} events "
+        f"in {time.monotonic() - start:.1f}s"
     )
     for label, as_of in (
         ("first run (backfill)", "2026-11-29T07:30"),
         ("re-run, same --as-of", "2026-11-29T07:30"),
         ("next morning", "2026-11-30T07:30"),
     ):
+        # A fixed moment, whatever today is: --force, as the guard against a far --as-of asks.
         wall, rss, doc = _run(
-            ["run", "limitation-watch", "--as-of", as_of, "--trigger", "manual", "--json"], env
+            [
+                "run",
+                "limitation-watch",
+                "--as-of",
+                as_of,
+                "--trigger",
+                "manual",
+                "--force",
+                "--json",
+            ],
+            env,
         )
         results = doc.get("results", {})
         shown = ", ".join(

@@ -93,6 +93,8 @@ def demo(
         "clients": summary.clients,
         "cases": summary.cases,
         "hearings": summary.hearings,
+        "proceedings": summary.proceedings,
+        "proceedingEvents": summary.proceeding_events,
         "tasks": summary.tasks,
         "documents": summary.documents,
         "automationRules": summary.rules,

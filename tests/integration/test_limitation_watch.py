@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from gstjobs.config import Settings
-from gstjobs.limitation import demo, findings, register
+from gstjobs.limitation import findings, register
 from tests.support.jobs import run_job
 from tests.support.limitation import IST, event, matter, morning, proceeding
 
@@ -239,20 +239,29 @@ def test_digest_items_and_hearings_without_outcome(engine: Engine, settings: Set
     assert len(stale) == 1 and stale[0].subject.startswith("HEARING_OUTCOME_MISSING")
 
 
-def test_demo_generator_shows_every_status(engine: Engine, settings: Settings) -> None:
-    from gstjobs import demo as demo_data
+def test_demo_proceedings_show_every_status(engine: Engine, settings: Settings) -> None:
+    from gstjobs import demo
 
     anchor = datetime(2026, 11, 29, 1, 30, tzinfo=IST)
     with engine.begin() as conn:
-        summary = demo_data.load(
+        summary = demo.load(
             conn, tenants=4, seed=7, tasks_per_tenant=150, anchor=anchor, reset=False
         )
-        ids = [r[0] for r in conn.execute(text("SELECT id FROM tenants"))]
-        made = demo.generate(conn, ids, anchor)
-        again = demo.generate(conn, ids, anchor)
-    assert summary.tenants == 4 and made.proceedings > 0 and again.proceedings == 0
+    assert summary.tenants == 4 and summary.proceedings > summary.cases
     outcome = run_job(settings, "limitation-watch", as_of=anchor)
     assert outcome.results["defencesFound"] > 0 and outcome.results["inCondonation"] > 0
     with engine.connect() as conn:
         statuses = set(conn.execute(text("SELECT DISTINCT status FROM limitation_dates")).scalars())
+        # The demo's only time-barred SCNs are those its matters mark as such.
+        defences = (
+            conn.execute(
+                text(
+                    "SELECT DISTINCT c.title LIKE '%limitation defence%' FROM limitation_dates d"
+                    " JOIN cases c ON c.id = d.case_id WHERE d.status = 'defence_found'"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert statuses == {"open", "met", "met_late", "lapsed", "not_applicable", "defence_found"}
+    assert defences == [True]
