@@ -115,6 +115,16 @@ def scn_last_date(year: int, section: str) -> date:
     return add_months(add_months(due, 60), -6)
 
 
+LAST_FY_S73_S74 = 2023
+"""Sections 73 and 74 govern demands up to FY 2023-24; from FY 2024-25 they fall under
+s.74A (Finance (No. 2) Act 2024), which the demo does not generate yet."""
+
+
+def fallback_fy(issue: date) -> int:
+    """The FY a s.73/74 matter takes when no FY is in time on ``issue``: the latest such."""
+    return min(fy_of(issue) - 1, LAST_FY_S73_S74)
+
+
 @cache
 def scn_fy_choices(issue: date, section: str, margin_days: int) -> tuple[int, ...]:
     """FYs (from 2020-21, the first with GSTR-2B) whose annual return was due before
@@ -122,7 +132,7 @@ def scn_fy_choices(issue: date, section: str, margin_days: int) -> tuple[int, ..
     ``margin_days`` to spare."""
     return tuple(
         y
-        for y in range(2020, fy_of(issue))
+        for y in range(2020, min(fy_of(issue), LAST_FY_S73_S74 + 1))
         if gstr9_due(y) <= issue
         and scn_last_date(y, section) >= issue + timedelta(days=margin_days)
     )
@@ -134,7 +144,7 @@ def barred_fy(issue: date, section: str, margin_days: int) -> int | None:
     time by more than ``margin_days`` (a limitation defence), if any."""
     late = [
         y
-        for y in range(2020, fy_of(issue))
+        for y in range(2020, min(fy_of(issue), LAST_FY_S73_S74 + 1))
         if scn_last_date(y, section) < issue - timedelta(days=margin_days)
     ]
     return max(late) if late else None

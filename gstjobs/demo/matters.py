@@ -33,8 +33,8 @@ from gstjobs.demo.calendar import (
     GSTAT_NOTIFIED_DATE,
     Calendar,
     barred_fy,
+    fallback_fy,
     fy_label,
-    fy_of,
     local_day,
     scn_fy_choices,
 )
@@ -58,7 +58,7 @@ def _notice(b: MatterBuilder, notice: str) -> tuple[int, str]:
     """ASMT-10 or DRC-01A: a notice, its reply chain, no hearing."""
     rng = b.rng
     issue = b.past_day(3, 75)
-    fy = rng.choice(scn_fy_choices(issue, "73", 90) or (fy_of(issue) - 1,))
+    fy = rng.choice(scn_fy_choices(issue, "73", 90) or (fallback_fy(issue),))
     communicated = None if rng.random() < 0.08 else issue + timedelta(days=rng.choice((0, 0, 1, 2)))
     served = communicated or issue
     reply_by = None if rng.random() < 0.1 else served + timedelta(days=30)
@@ -87,7 +87,7 @@ def _scn(
     fy = barred_fy(issue, section, 10) if barred else None
     title_suffix = ""
     if fy is None:
-        fy = rng.choice(scn_fy_choices(issue, section, 30) or (fy_of(issue) - 1,))
+        fy = rng.choice(scn_fy_choices(issue, section, 30) or (fallback_fy(issue),))
     else:
         title_suffix = v.TIME_BARRED.format(section=section)
     cgst, sgst, igst, penalty = b.demand()
@@ -122,7 +122,7 @@ def _show_cause(b: MatterBuilder, notice: str) -> tuple[int, str]:
     rng = b.rng
     issue = b.past_day(5, 110)
     b.open_matter(issue + timedelta(days=rng.randint(0, 3)))
-    pid, fy, suffix = _scn(b, notice, issue, barred=rng.random() < 0.12)
+    pid, fy, suffix = _scn(b, notice, issue, barred=rng.random() < 0.2)
     reply_day = issue + timedelta(days=30)
     done = b.chain(v.CHAINS[notice], local_day(b.opened), reply_day - timedelta(days=2))
     if done[-1] is not None:

@@ -61,6 +61,11 @@ _SCN_BY = """
 """
 
 CHECKS: dict[str, str] = {
+    "s.73 and s.74 notices are for FY 2023-24 or earlier (s.74A from FY 2024-25)": """
+        SELECT p.reference_no, p.kind, p.financial_years FROM proceedings p
+        WHERE p.kind IN ('DRC_01A', 'SCN_S73', 'SCN_S74', 'ORDER_S73', 'ORDER_S74')
+          AND EXISTS (SELECT 1 FROM unnest(p.financial_years) fy WHERE fy >= '2024-25')
+    """,
     "ASMT-10 and DRC-01A matters have no hearings": """
         SELECT c.case_number FROM hearings h JOIN cases c ON c.id = h.case_id
         WHERE c.notice_type IN ('ASMT-10', 'DRC-01A')
@@ -311,6 +316,10 @@ def test_each_check_catches_what_it_is_for(engine: Engine) -> None:
         "a PAN's 4th letter is the client's entity type": (
             "UPDATE clients SET name = name || ' Pvt Ltd'"
             " WHERE id = (SELECT min(id::text)::uuid FROM clients WHERE name LIKE '%(Prop.%')"
+        ),
+        "s.73 and s.74 notices are for FY 2023-24 or earlier (s.74A from FY 2024-25)": (
+            "UPDATE proceedings SET financial_years = '{2024-25}'"
+            " WHERE id = (SELECT min(id::text)::uuid FROM proceedings WHERE kind = 'SCN_S74')"
         ),
         "an SCN is time-barred on its own dates only when its matter says so": (
             "UPDATE proceedings SET financial_years = '{2017-18}'"
