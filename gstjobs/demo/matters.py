@@ -256,7 +256,10 @@ def _second_appeal(b: MatterBuilder) -> tuple[int, str]:
         authority=f"Joint Commissioner of State Tax (Appeals), {city}",
     )
     filed: date | None = None
-    if outcome in ("filed", "early") and rng.random() < 0.85:
+    # A few appeals are not filed yet, none beyond condonation (s.112(6): 3 months
+    # more): such a matter would be closed, not an open task months overdue.
+    late_unfiled = outcome == "filed" and rng.random() < 0.15 and add_months(due, 3) >= b.today
+    if outcome == "early" or (outcome == "filed" and not late_unfiled):
         filed = b.cal.on_or_before(due - timedelta(days=rng.randint(3, 30)), b.state)
         filed = max(filed, b.cal.on_or_after(communicated + timedelta(days=10), b.state))
         if filed >= b.today:

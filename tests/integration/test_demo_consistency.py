@@ -171,6 +171,11 @@ CHECKS: dict[str, str] = {
                           WHERE NOT {_off_day("g.d::date", "left(cl.gstin, 2)")})
                          = (t.due_date AT TIME ZONE 'Asia/Kolkata')::date))
     """,
+    "no open task forgotten for months (an appeal lapsed beyond condonation is closed)": """
+        SELECT t.title, t.due_date FROM tasks t
+        WHERE t.status IN ('Pending', 'In Progress')
+          AND t.due_date < CAST(:now AS timestamptz) - interval '120 days'
+    """,
     "matters opened and closed consistently with now": """
         SELECT c.case_number FROM cases c
         WHERE c.created_at > CAST(:now AS timestamptz)
