@@ -84,9 +84,17 @@ PRUNE_AUDIT = text(
 PRUNE_EVENTS = text(
     """
     WITH doomed AS (
-        SELECT id FROM automation_events
-        WHERE processed_at IS NOT NULL AND processed_at < :before
-        LIMIT :batch FOR UPDATE SKIP LOCKED
+        -- An event is also what keeps it from firing again ("once per task", "once per
+        -- threshold and due date"): it stays while its task is open or its proceeding
+        -- is, whatever its age; only then is it history.
+        SELECT e.id FROM automation_events e
+        WHERE e.processed_at IS NOT NULL AND e.processed_at < :before
+          AND NOT (e.entity_type = 'task' AND EXISTS (
+                SELECT 1 FROM tasks t WHERE t.id = e.entity_id
+                  AND t.status NOT IN ('Completed', 'Cancelled')))
+          AND NOT (e.entity_type = 'proceeding' AND EXISTS (
+                SELECT 1 FROM proceedings p WHERE p.id = e.entity_id AND p.status = 'open'))
+        LIMIT :batch FOR UPDATE OF e SKIP LOCKED
     ), gone AS (
         DELETE FROM automation_events e USING doomed d WHERE e.id = d.id
         RETURNING e.tenant_id, (e.occurred_at AT TIME ZONE :tz)::date AS day

@@ -176,6 +176,39 @@ def test_prune_keeps_what_it_must_and_sums_what_it_deletes(cli: Any, engine: Eng
     assert too_short.code == 2 and "--older-than" in too_short.stderr
 
 
+def test_prune_keeps_the_events_that_stop_an_open_task_alerting_again(
+    cli: Any, engine: Engine
+) -> None:
+    """ "Once per task" rests on the event row: prune must not forget it while the task
+    is open, or the next sla-check raises the same breach (and its rules) again."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        open_task = factory.task(
+            conn, t, due=None, priority="Critical", created=datetime.now(UTC) - timedelta(days=3)
+        )
+        done_task = factory.task(
+            conn, t, due=None, priority="Critical", created=datetime.now(UTC) - timedelta(days=3)
+        )
+    first = cli("run", "sla-check", "--trigger", "manual", "--json")
+    assert first.code == 0 and first.json()["results"]["slaViolations"] == 2, first.stdout
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE tasks SET status = 'Completed', completed_at = now() WHERE id = :id"),
+            {"id": done_task},
+        )
+        conn.execute(
+            text("UPDATE automation_events SET processed_at = now() - interval '200 days'")
+        )
+    pruned = cli("prune", "--json")
+    assert pruned.code == 0, pruned.stderr
+    assert pruned.json()["results"]["eventsPruned"] == 1  # the completed task's only
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT entity_id FROM automation_events")).scalars().all()
+    assert kept == [open_task]
+    again = cli("run", "sla-check", "--trigger", "manual", "--json")
+    assert again.code == 0 and again.json()["results"]["slaViolations"] == 0, again.stdout
+
+
 def test_prune_never_waits_for_a_row_a_running_job_holds(cli: Any, engine: Engine) -> None:
     with engine.begin() as conn:
         t = factory.tenant(conn)
