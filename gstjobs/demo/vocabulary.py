@@ -354,9 +354,11 @@ TIME_BARRED = " (SCN issued after the s.{section}(2) time limit: limitation defe
 # before each hearing.
 DEMO_RULES: tuple[tuple[str, str, dict[str, Any], list[dict[str, Any]]], ...] = (
     (
-        "Raise a High task two days overdue to Critical and tell the case owner",
+        # days_overdue is measured when sla-check first finds the task overdue (0 on
+        # the 15-minute tick), so the rule keys on priority alone.
+        "Raise a High task to Critical when it falls overdue and tell the case owner",
         "task_overdue",
-        {"priority": "High", "days_overdue": {"gte": 2}},
+        {"priority": "High"},
         # escalate raises the priority and tells (copies) the case owner; the task
         # stays with its assignee.
         [{"type": "escalate", "raise_priority": True}],
