@@ -11,6 +11,7 @@ admins (got "boss")``. The language is documented in docs/rules.md.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,12 +85,22 @@ def _one_of(where: str, value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
+MAX_NUMBER = 10**15
+"""What the database accepts in a rule (gstjobs_check_rule_size, migration 006)."""
+
+
 def _is_scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) and value is not None
+    if isinstance(value, bool | str):
+        return True
+    return _is_number(value)
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A number jsonb can hold and the database takes in a rule: finite (no NaN or
+    Infinity, which json.loads accepts and jsonb refuses), under 10^15 in size."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return math.isfinite(value) and abs(value) < MAX_NUMBER
 
 
 def validate_conditions(conditions: Any, where: str = "conditions") -> dict[str, Any]:
@@ -118,7 +129,7 @@ def _check_operator(where: str, op: str, arg: Any) -> None:
         raise RuleError(f"{where} is not an operator; use one of {', '.join(OPERATORS)}")
     if op in ORDERING:
         if not _is_number(arg):
-            raise RuleError(f"{where} must be a number (got {_show(arg)})")
+            raise RuleError(f"{where} must be a finite number under 10^15 (got {_show(arg)})")
     elif op in LISTS:
         if not isinstance(arg, list) or not arg:
             raise RuleError(f"{where} must be a non-empty list (got {_show(arg)})")
