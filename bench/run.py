@@ -337,6 +337,15 @@ def _machine() -> str:
     )
 
 
+def _sections(report: str) -> dict[str, str]:
+    """The "## " sections of a report, by heading (the first word after "## Scale")."""
+    out: dict[str, str] = {}
+    for part in re.split(r"(?m)^(?=## )", report):
+        if part.startswith("## "):
+            out[part.splitlines()[0]] = part.rstrip() + "\n"
+    return out
+
+
 def main() -> None:
     admin = _admin_url()
     engine = create_engine(admin, poolclass=NullPool)
@@ -344,12 +353,18 @@ def main() -> None:
         server = conn.execute(text("SHOW server_version")).scalar_one()
     engine.dispose()
     started = datetime.now(UTC)
-    lines = [
+    scales = os.environ.get("BENCH_SCALES", "S,M,L")
+    measured = (
+        f"Measured {started:%Y-%m-%d %H:%M} UTC with `BENCH_SCALES={scales} make bench`"
+        f" on {_machine()}; PostgreSQL {server}."
+    )
+    intro = [
         "# gstjobs bench",
         "",
-        f"Date: {started:%Y-%m-%d %H:%M} UTC. Machine: {_machine()}. PostgreSQL {server}.",
-        f"Command: `BENCH_SCALES={os.environ.get('BENCH_SCALES', 'S,M,L')} make bench` "
-        "(bench/run.py; then bench/delivery.py and bench/limitation.py).",
+        "Produced by `make bench` (bench/run.py, then bench/delivery.py and bench/limitation.py,",
+        "whose reports go to bench/out/). A run over some scales (`BENCH_SCALES`) replaces",
+        "those scales' sections and keeps the others; each section says when and how it was",
+        "measured.",
         "",
         "Job s: the job's own work (its transaction; its own messages' delivery after the",
         "commit is `delivery s`). Floor s: bench/floors/JOB.sql in one psql transaction on",
@@ -358,16 +373,14 @@ def main() -> None:
         "The machine is shared: absolute times are noisy, ratios within a run count.",
         "",
     ]
+    results = HERE / "RESULTS.md"
+    kept = _sections(results.read_text()) if results.exists() else {}
+    fresh: dict[str, str] = {}
     for label, tenants, tasks in _scales():
         print(f"== scale {label}: {tenants} tenants x {tasks} tasks", file=sys.stderr)
         steps, rowwise_note = bench_scale(admin, label, tenants, tasks)
-        lines += [
-            f"## Scale {label}: {tenants:,} practices x {tasks:,} tasks",
-            "",
-            HEADER,
-            *(_line(s) for s in steps),
-            "",
-        ]
+        heading = f"## Scale {label}: {tenants:,} practices x {tasks:,} tasks"
+        lines = [heading, "", measured, "", HEADER, *(_line(s) for s in steps), ""]
         if rowwise_note:
             lines += [f"Row-at-a-time sla-check (the seed's way, no rules): {rowwise_note}.", ""]
         over = [
@@ -377,9 +390,13 @@ def main() -> None:
         ]
         if over:
             lines += ["Over the specification's maximum: " + "; ".join(over) + ".", ""]
-    lines += ["## Start-up", "", *startup(), ""]
-    report = "\n".join(lines)
-    (HERE / "RESULTS.md").write_text(report + "\n")
+        fresh[heading] = "\n".join(lines).rstrip() + "\n"
+    fresh["## Start-up"] = "\n".join(["## Start-up", "", measured, "", *startup()]) + "\n"
+    labels = {h.split(":")[0] for h in fresh}
+    merged = {h: v for h, v in kept.items() if h.split(":")[0] not in labels} | fresh
+    order = sorted(merged, key=lambda h: (h == "## Start-up", "SML".find(h[9:10]), h))
+    report = "\n".join(intro) + "\n" + "\n".join(merged[h] for h in order)
+    results.write_text(report)
     print(report)
 
 

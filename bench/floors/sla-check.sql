@@ -16,8 +16,22 @@ FROM tenants tn
 CROSS JOIN (VALUES ('Critical', 24), ('High', 72), ('Medium', 168), ('Low', 336)) AS d (priority, hours)
 LEFT JOIN sla_policies sp ON sp.tenant_id = tn.id AND sp.priority = d.priority;
 
--- Clear flags that no longer hold: closed matter, done, re-dated, started.
-WITH k AS (
+ANALYZE policy;
+
+-- Clear flags that no longer hold: done, re-dated, SLA-breached (few), closed matter;
+-- each candidate set through its partial index, then the exact test.
+WITH candidate AS (
+    SELECT t.id FROM tasks t
+    WHERE (t.is_overdue OR t.sla_breached) AND t.status IN ('Completed', 'Cancelled')
+    UNION
+    SELECT t.id FROM tasks t
+    WHERE t.is_overdue AND (t.due_date >= (SELECT threshold FROM params) OR t.due_date IS NULL)
+    UNION
+    SELECT t.id FROM tasks t WHERE t.sla_breached
+    UNION
+    SELECT t.id FROM cases c JOIN tasks t ON t.case_id = c.id AND t.tenant_id = c.tenant_id
+    WHERE c.status = 'Closed' AND (t.is_overdue OR t.sla_breached)
+), k AS (
     SELECT t.id,
            coalesce(c.status = 'Closed', false) AS closed,
            t.status NOT IN ('Completed', 'Cancelled') AS open,
@@ -28,14 +42,16 @@ WITH k AS (
            t.overdue_since > (SELECT as_of FROM params) AS overdue_later,
            t.sla_breached_at > (SELECT as_of FROM params) AS breached_later,
            t.status = 'Pending' AND t.started_at IS NULL AND t.due_date IS NULL AS unstarted
-    FROM tasks t
+    FROM candidate x
+    JOIN tasks t ON t.id = x.id
     JOIN policy p ON p.tenant_id = t.tenant_id AND p.priority = t.priority
     LEFT JOIN cases c ON c.id = t.case_id
-    WHERE t.is_overdue OR t.sla_breached
 ), v AS (
     SELECT k.id,
-           NOT k.closed AND k.open AND (coalesce(k.past_due, false) OR coalesce(k.overdue_later, false)) AS keep_overdue,
-           NOT k.closed AND k.unstarted AND (k.unstarted_late OR coalesce(k.breached_later, false)) AS keep_breach
+           NOT k.closed AND k.open
+               AND (coalesce(k.past_due, false) OR coalesce(k.overdue_later, false)) AS keep_overdue,
+           NOT k.closed AND k.unstarted
+               AND (k.unstarted_late OR coalesce(k.breached_later, false)) AS keep_breach
     FROM k
 )
 UPDATE tasks t

@@ -51,16 +51,25 @@ from gstjobs.errors import RuleError, first_line
 
 log = logging.getLogger(__name__)
 
+SMALL = 1_000
+"""Run-local tables smaller than this are not analysed: the planner's guess from their
+size is good enough, and a quiet tick should not pay for statistics."""
+ANALYZE_RULES = text("ANALYZE pg_temp.gstjobs_rules, pg_temp.gstjobs_rule_actions")
+ANALYZE_PAGE = text("ANALYZE pg_temp.gstjobs_page, pg_temp.gstjobs_exec")
+
 BATCH_SIZE = 50_000
 """Pending events per page: bounds the run-local tables, the locks a failing statement
 rolls back and the cost of the fallback, not the number of statements per event."""
 
-ANY_PENDING = text(
+WITH_PENDING = text(
     """
-    SELECT EXISTS (SELECT 1 FROM automation_events
-                   WHERE processed_at IS NULL AND tenant_id = ANY(:tenants))
+    SELECT DISTINCT tenant_id FROM automation_events
+    WHERE processed_at IS NULL AND tenant_id = ANY(:tenants)
     """
 )
+"""The run's practices that have pending events: only their rules are loaded, and only
+their events are taken (an event of another practice committed meanwhile waits for the
+next run, which loads its rules)."""
 
 LOAD_RULES = text(
     """
@@ -283,28 +292,30 @@ def process_pending(conn: Connection, ctx: JobContext, *, batch_size: int = BATC
     if not ctx.tenants:
         return Fired(0, 0)
     began = time.monotonic()
-    if not conn.execute(ANY_PENDING, {"tenants": ctx.tenant_ids}).scalar_one():
+    tenants = [r.tenant_id for r in conn.execute(WITH_PENDING, {"tenants": ctx.tenant_ids})]
+    if not tenants:
         return Fired(0, 0, time.monotonic() - began)  # a quiet tick: nothing to load
-    rules = load_rules(conn, ctx.tenant_ids)
+    rules = load_rules(conn, tenants)
     if not rules:
         # Nothing can fire: the pending events are processed as they are, in one statement.
-        conn.execute(actions.MARK_ALL, {"tenants": ctx.tenant_ids, "as_of": ctx.as_of})
+        conn.execute(actions.MARK_ALL, {"tenants": tenants, "as_of": ctx.as_of})
         return Fired(0, 0, time.monotonic() - began)
     stats.analyze_if_never(conn, ("automation_events", "cases", "hearings", "tasks", "users"))
     for statement in actions.RUN_TABLES:
         conn.execute(statement)
     conn.execute(STORE_RULES, {"rules": json.dumps([r.as_json() for r in rules])})
-    conn.execute(text("ANALYZE pg_temp.gstjobs_rules, pg_temp.gstjobs_rule_actions"))
+    if len(rules) >= SMALL:
+        conn.execute(ANALYZE_RULES)
     executed = failed = events = 0
     after = 0
     while True:
         conn.execute(actions.CLEAR_PAGE)
         page = conn.execute(
             LOCK_PAGE,
-            {"tenants": ctx.tenant_ids, "after": after, "limit": batch_size, "as_of": ctx.as_of},
+            {"tenants": tenants, "after": after, "limit": batch_size, "as_of": ctx.as_of},
         ).one()
         if page.n:
-            done = _process_page(conn, ctx)
+            done = _process_page(conn, ctx, page.n)
             executed, failed = executed + done.executed, failed + done.failed
             events, after = events + page.n, page.last
         if page.n < batch_size:
@@ -316,11 +327,12 @@ def process_pending(conn: Connection, ctx: JobContext, *, batch_size: int = BATC
     return Fired(executed=executed, failed=failed, seconds=time.monotonic() - began)
 
 
-def _process_page(conn: Connection, ctx: JobContext) -> Fired:
+def _process_page(conn: Connection, ctx: JobContext, events: int) -> Fired:
     """Steps 2-4 of the module docstring for the locked page."""
     params = {"as_of": ctx.as_of, "run_id": ctx.run_id}
     conn.execute(MATCH)
-    conn.execute(text("ANALYZE pg_temp.gstjobs_page, pg_temp.gstjobs_exec"))
+    if events >= SMALL:
+        conn.execute(ANALYZE_PAGE)
     errors = _act(conn, ctx)
     if errors:
         keys = list(errors)

@@ -29,8 +29,9 @@ are right whatever autovacuum is doing.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, TextClause, text
 
 from gstjobs import stats
 from gstjobs.automation import engine as rules
@@ -72,9 +73,16 @@ CLEAR_FLAGS = text(
         SELECT t.id FROM tasks t
         WHERE t.tenant_id = ANY(:tenants) AND t.sla_breached
         UNION
-        SELECT t.id FROM cases c JOIN tasks t ON t.case_id = c.id AND t.tenant_id = c.tenant_id
+        -- A probe of the flagged tasks' index per closed case (OFFSET 0 keeps it a probe,
+        -- not a hash join that reads every flagged task): no heap read when none is found.
+        SELECT f.id FROM cases c
+        CROSS JOIN LATERAL (
+            SELECT t.id FROM tasks t
+            WHERE t.case_id = c.id AND t.tenant_id = c.tenant_id
+              AND (t.is_overdue OR t.sla_breached)
+            OFFSET 0
+        ) f
         WHERE c.tenant_id = ANY(:tenants) AND c.status = 'Closed'
-          AND (t.is_overdue OR t.sla_breached)
     ), k AS (
         SELECT t.id, c.status IS NOT DISTINCT FROM 'Closed' AS closed
         FROM candidate x
@@ -179,6 +187,9 @@ FLAG_SLA = text(
     """
 )
 
+BITMAPS = text("SELECT set_config('enable_bitmapscan', :value, true)")
+SHOW_BITMAPS = text("SELECT current_setting('enable_bitmapscan')")
+
 COUNT_FLAGGED = text(
     """
     SELECT count(*) FILTER (WHERE t.is_overdue) AS overdue,
@@ -187,6 +198,20 @@ COUNT_FLAGGED = text(
     WHERE t.tenant_id = ANY(:tenants) AND (t.is_overdue OR t.sla_breached)
     """
 )
+
+
+def _by_index_scan(conn: Connection, statement: TextClause, params: dict[str, Any]) -> Row[Any]:
+    """``statement``'s one row, planned without bitmap scans. A first run on a backlog
+    flags most of the open past-due tasks, and each leaves a dead entry in the unflagged
+    tasks' index until VACUUM. A plain index scan marks such entries dead as it meets
+    them (a bitmap scan never does), so the ticks after it read only live candidates,
+    whatever autovacuum is doing."""
+    before = conn.execute(SHOW_BITMAPS).scalar_one()
+    conn.execute(BITMAPS, {"value": "off"})
+    try:
+        return conn.execute(statement, params).one()
+    finally:
+        conn.execute(BITMAPS, {"value": before})
 
 
 def run(conn: Connection, ctx: JobContext) -> Results:
@@ -201,7 +226,7 @@ def run(conn: Connection, ctx: JobContext) -> Results:
     }
     stats.analyze_if_never(conn, ("cases", "tasks"))
     cleared = conn.execute(CLEAR_FLAGS, params).rowcount
-    overdue = conn.execute(FLAG_OVERDUE, params).one()
+    overdue = _by_index_scan(conn, FLAG_OVERDUE, params)
     sla = conn.execute(FLAG_SLA, params).one()
     # The next tick plans on tasks' flags: after a bulk change, fresh statistics now.
     stats.analyze_if_changed(conn, {"tasks": cleared + overdue.flagged + sla.flagged})
