@@ -74,7 +74,8 @@ next run, which loads its rules)."""
 LOAD_RULES = text(
     """
     SELECT id, tenant_id, name, trigger_event,
-           CAST(conditions AS text) AS conditions, CAST(actions AS text) AS actions
+           CAST(conditions AS text) AS conditions, CAST(actions AS text) AS actions,
+           CAST(xmin AS text) AS version
     FROM automation_rules
     WHERE tenant_id = ANY(:tenants) AND is_active
     ORDER BY tenant_id, created_at, id
@@ -87,15 +88,25 @@ STORE_RULES = text(
         SELECT *
         FROM jsonb_to_recordset(CAST(:rules AS jsonb))
              AS r (rule_id uuid, tenant_id uuid, name text, trigger_event text,
-                   conditions_ok boolean, problem text, actions jsonb)
+                   conditions_ok boolean, problem text, actions jsonb, version text)
+    ), checked AS (
+        -- The stored conditions, already validated in Python, are never re-sent; but
+        -- this statement reads the table again, and a rule edited since LOAD_RULES read
+        -- it (another row version) was not validated: it is kept out of this run (its
+        -- executions logged failed, every other rule acts); the next run loads it anew.
+        SELECT r.*, a.conditions, CAST(a.xmin AS text) = r.version AS same
+        FROM r JOIN automation_rules a ON a.id = r.rule_id AND a.tenant_id = r.tenant_id
     ), stored AS (
         INSERT INTO pg_temp.gstjobs_rules (rule_id, tenant_id, name, trigger_event,
                                           conditions, match_all, problem)
-        SELECT r.rule_id, r.tenant_id, r.name, r.trigger_event,
-               -- the stored conditions, already validated in Python: never re-sent
-               CASE WHEN r.conditions_ok THEN a.conditions END,
-               NOT r.conditions_ok OR a.conditions = '{}'::jsonb, r.problem
-        FROM r JOIN automation_rules a ON a.id = r.rule_id AND a.tenant_id = r.tenant_id
+        SELECT rule_id, tenant_id, name, trigger_event,
+               CASE WHEN conditions_ok AND same THEN conditions END,
+               NOT (conditions_ok AND same) OR conditions = '{}'::jsonb,
+               CASE WHEN problem IS NULL AND NOT same
+                    THEN 'the rule was changed while this run loaded it; '
+                         || 'the next run uses the new version'
+                    ELSE problem END
+        FROM checked
     )
     INSERT INTO pg_temp.gstjobs_rule_actions (rule_id, pos, kind, action)
     SELECT r.rule_id, (x.ord - 1)::int, x.action ->> 'type', x.action
@@ -241,6 +252,8 @@ class LoadedRule:
     conditions_ok: bool
     problem: str | None
     """The validator's message when the rule cannot run."""
+    version: str
+    """The row version (xmin) validated: STORE_RULES keeps out a rule changed since."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -251,6 +264,7 @@ class LoadedRule:
             "conditions_ok": self.conditions_ok,
             "problem": self.problem,
             "actions": list(self.actions),
+            "version": self.version,
         }
 
 
@@ -284,6 +298,7 @@ def _checked(row: Any) -> LoadedRule:
         normalised,
         conditions_ok,
         problem,
+        row.version,
     )
 
 

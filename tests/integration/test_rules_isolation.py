@@ -280,3 +280,36 @@ def test_a_stored_rule_no_decoder_can_read_fails_alone(
     assert logs[good].status == "success"
     assert logs[bad].status == "failed" and "cannot be read" in logs[bad].error_message
     assert count(engine, "notifications") == 1
+
+
+def test_a_rule_edited_while_the_run_loads_it_is_kept_out_and_the_others_act(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine validates a rule in Python and stores its conditions from the table in
+    a later statement: an edit committed in between must not reach the SQL matcher
+    unchecked (a reviewer's edit to an unknown operator failed the whole practice)."""
+    w = setup_tenant(engine)
+    with engine.begin() as conn:
+        good = factory.rule(conn, w["t"], "task_overdue", {}, NOTIFY_ASSIGNEE, name="Good")
+        edited = factory.rule(
+            conn, w["t"], "task_overdue", {"priority": "High"}, NOTIFY_ASSIGNEE, name="Edited"
+        )
+    real = rules_engine.load_rules
+
+    def load_then_edit(conn: Any, tenants: Any) -> Any:
+        loaded = real(conn, tenants)
+        with engine.begin() as other:  # committed between LOAD_RULES and STORE_RULES
+            other.execute(
+                text("UPDATE automation_rules SET conditions = :c WHERE id = :id"),
+                {"c": '{"priority": {"foo": 1}}', "id": edited},
+            )
+        return loaded
+
+    monkeypatch.setattr(rules_engine, "load_rules", load_then_edit)
+    fired = process(engine, settings, AS_OF)
+    assert (fired.executed, fired.failed) == (2, 1)
+    logs = {r.rule_id: r for r in rows(engine, "SELECT * FROM automation_logs")}
+    assert logs[good].status == "success"
+    assert logs[edited].status == "failed"
+    assert "changed while this run loaded it" in logs[edited].error_message
+    assert count(engine, "automation_events WHERE processed_at IS NULL") == 0
