@@ -143,7 +143,11 @@ LOCK_PAGE = text(
         LEFT JOIN hearings h
                ON l.entity_type = 'hearing' AND h.id = l.entity_id
               AND h.tenant_id = l.tenant_id
-        LEFT JOIN cases c ON c.id = coalesce(t.case_id, h.case_id) AND c.tenant_id = l.tenant_id
+        LEFT JOIN proceedings pr
+               ON l.entity_type = 'proceeding' AND pr.id = l.entity_id
+              AND pr.tenant_id = l.tenant_id
+        LEFT JOIN cases c ON c.id = coalesce(t.case_id, h.case_id, pr.case_id)
+              AND c.tenant_id = l.tenant_id
         RETURNING event_id
     )
     SELECT count(*) AS n, max(event_id) AS last FROM paged

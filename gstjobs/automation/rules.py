@@ -211,6 +211,13 @@ def _escalate(where: str, action: dict[str, Any]) -> dict[str, Any]:
 
 def _template(where: str, template: Any, trigger_event: str) -> str:
     allowed = RULE_TEMPLATES.get(trigger_event, _RULE_PAYLOAD_TEMPLATES)
+    if not allowed:
+        raise RuleError(
+            f"{where}: a {trigger_event} rule cannot notify: limitation-watch itself sends "
+            "its limitation_alert to the matter owner and the appearing representative "
+            "(and the partners where the statutory rule says so); use create_task for "
+            "follow-up work"
+        )
     if isinstance(template, str) and template in allowed:
         return template
     rule = "" if allowed == _RULE_PAYLOAD_TEMPLATES else f" for a {trigger_event} rule"

@@ -6,9 +6,12 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import Engine, text
 
+from gstjobs.automation.rules import validate_actions
 from gstjobs.config import Settings
+from gstjobs.errors import RuleError
 from tests.conftest import AS_OF
 from tests.support import factory
 from tests.support.automation import event, process, rows
@@ -325,3 +328,53 @@ def test_sla_check_runs_the_rules_and_counts_them(engine: Engine, settings: Sett
     assert rows(engine, "SELECT count(*) FROM automation_events WHERE processed_at IS NULL") == [
         (0,)
     ]
+
+
+def test_a_limitation_rule_creates_its_task_in_the_proceedings_case(
+    engine: Engine, settings: Settings
+) -> None:
+    """limitation-watch's events concern a proceeding: the task a rule creates belongs to
+    the proceeding's case and goes to its owner (it had no case and no assignee)."""
+    w = world(engine)
+    with engine.begin() as conn:
+        proceeding = conn.execute(
+            text(
+                "INSERT INTO proceedings (tenant_id, case_id, kind, issue_date) "
+                "VALUES (:t, :c, 'SCN_S73', DATE '2026-10-01') RETURNING id"
+            ),
+            {"t": w["t"], "c": w["case"]},
+        ).scalar_one()
+        event(
+            conn,
+            w["t"],
+            "limitation_approaching",
+            proceeding,
+            {"threshold": "T-7"},
+            entity_type="proceeding",
+            occurred_at=AS_OF,
+        )
+    add_rule(
+        engine,
+        w,
+        "limitation_approaching",
+        {"threshold": "T-7"},
+        [
+            {
+                "type": "create_task",
+                "title": "File the reply",
+                "due_in_hours": 24,
+                "assign_to": "case_owner",
+            }
+        ],
+    )
+    fired = process(engine, settings, AS_OF)
+    assert (fired.executed, fired.failed) == (1, 0), rows(
+        engine, "SELECT error_message FROM automation_logs"
+    )
+    (made,) = rows(engine, "SELECT * FROM tasks WHERE title = 'File the reply'")
+    assert (made.case_id, made.assigned_to) == (w["case"], w["owner"])
+
+
+def test_a_limitation_rule_that_notifies_is_refused_with_the_reason() -> None:
+    with pytest.raises(RuleError, match="cannot notify: limitation-watch itself sends"):
+        validate_actions([{"type": "notify", "recipient": "case_owner"}], "limitation_lapsed")
