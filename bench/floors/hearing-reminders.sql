@@ -5,6 +5,8 @@
 -- If the job's statement changes (its message content), change this with it: the bench's
 -- content check says when the two no longer write the same.
 
+SET LOCAL jit = off;  -- as the job does for its statement (see its run())
+
 WITH local AS (
     SELECT tn.id AS tenant_id, tn.timezone,
            (CAST(CAST(:'as_of' AS timestamptz) AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
