@@ -28,6 +28,7 @@ UNRECORDED = text(
         JOIN cases c ON c.id = h.case_id AND c.tenant_id = h.tenant_id AND c.status <> 'Closed'
         WHERE h.tenant_id = ANY(:tenants) AND h.status = 'Scheduled'
           AND h.hearing_date < CAST(:now AS timestamptz) - interval '24 hours'
+          AND isfinite(h.hearing_date)
           AND NOT EXISTS (SELECT 1 FROM hearings n
                           WHERE n.case_id = h.case_id AND n.tenant_id = h.tenant_id
                             AND n.hearing_date > h.hearing_date)

@@ -74,7 +74,7 @@ QUEUE_ALERTS = text(
               LEFT JOIN cases c ON c.id = t.case_id AND c.tenant_id = t.tenant_id
               WHERE t.tenant_id = ANY(:tenants)
                 AND t.status NOT IN ('Completed', 'Cancelled')
-                AND t.due_date <= :as_of
+                AND t.due_date <= :as_of AND isfinite(t.due_date)
                 AND t.created_at < :as_of
                 AND t.assigned_to IS NOT NULL
                 AND c.status IS DISTINCT FROM 'Closed') AS o

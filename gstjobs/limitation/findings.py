@@ -84,6 +84,7 @@ HEARINGS_WITHOUT_OUTCOME = text(
     FROM hearings h
     WHERE h.tenant_id = ANY(:tenants) AND h.status = 'Scheduled'
       AND h.hearing_date < CAST(:as_of AS timestamptz) - interval '24 hours'
+      AND isfinite(h.hearing_date)
       AND NOT EXISTS (SELECT 1 FROM hearings n
                       WHERE n.case_id = h.case_id AND n.tenant_id = h.tenant_id
                         AND n.hearing_date > h.hearing_date)

@@ -282,3 +282,24 @@ def test_a_task_created_after_as_of_did_not_exist_then(engine: Engine, db_url: U
     (digest,) = digests(engine)
     assert [i["id"] for i in digest.payload["items"]] == [str(old)]
     assert [e.entity_id for e in events(engine)] == [old]
+
+
+def test_an_infinite_due_date_does_not_fail_the_digest(engine: Engine, db_url: URL) -> None:
+    """A '-infinity' due date (a bad import) is no overdue task; the rest still goes out."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        u = factory.user(conn, t)
+        c = factory.case(conn, t, owner=u)
+        bad = existing_task(conn, t, due=AS_OF - timedelta(days=3), assigned_to=u)
+        late = existing_task(conn, t, due=AS_OF - timedelta(days=2), assigned_to=u)
+        factory.hearing(conn, t, c, AS_OF + timedelta(hours=5))
+        conn.execute(text("UPDATE tasks SET due_date = '-infinity' WHERE id = :id"), {"id": bad})
+        past = factory.hearing(conn, t, c, AS_OF - timedelta(days=9))
+        conn.execute(
+            text("UPDATE hearings SET hearing_date = '-infinity' WHERE id = :id"), {"id": past}
+        )
+    outcome = run_job(notify_settings(db_url), "deadline-alerts", as_of=AS_OF)
+    assert outcome.results["tasksOverdue"] == 1
+    (digest,) = digests(engine)
+    assert [i["id"] for i in digest.payload["overdue"]] == [str(late)]
+    assert digest.payload["overdue"][0]["days_overdue"] == 2
