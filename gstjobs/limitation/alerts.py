@@ -104,6 +104,7 @@ KEYS = text(
         JOIN limitation_rules r ON r.rule_id = d.rule_id AND r.version = d.rule_version
         JOIN proceedings p ON p.id = d.proceeding_id AND p.status = 'open'
         WHERE d.tenant_id = ANY(:tenants)
+          AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.id = p.case_id AND k.status = 'Closed')
           AND d.status IN ('open', 'lapsed', 'defence_found')
           -- What can fire today: rows just recomputed (new or changed inputs), and the
           -- bands around today (a threshold within 30 days, a lapse in the last 7, a

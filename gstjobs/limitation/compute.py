@@ -519,6 +519,9 @@ TODO = text(
         LEFT JOIN settings st ON st.tenant_id = p.tenant_id
         LEFT JOIN adjourned ad ON ad.case_id = p.case_id
         WHERE p.tenant_id = ANY(:tenants) AND p.status = 'open'
+          -- A closed matter is left alone (issue 12): not computed; reopened, its
+          -- inputs are unchanged and its statuses are refreshed below.
+          AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.id = p.case_id AND k.status = 'Closed')
     )
     SELECT h.id AS proceeding_id, h.tenant_id, h.h AS inputs_hash
     FROM hashed h
@@ -557,6 +560,7 @@ REFRESH_STATUS = text(
       AND d.status IN ('open', 'lapsed') AND d.met_date IS NULL
       AND d.status <> CASE WHEN {TODAY} > d.due_date THEN 'lapsed' ELSE 'open' END
       AND NOT EXISTS (SELECT 1 FROM limitation_todo t WHERE t.proceeding_id = d.proceeding_id)
+      AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.id = d.case_id AND k.status = 'Closed')
     """
 )
 
@@ -575,6 +579,7 @@ COUNTS = text(
     JOIN tenants tn ON tn.id = d.tenant_id
     CROSS JOIN LATERAL (SELECT {TODAY} AS today) AS l
     WHERE d.tenant_id = ANY(:tenants)
+      AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.id = p.case_id AND k.status = 'Closed')
     """
 )
 

@@ -56,6 +56,7 @@ MISSING_CTE = f"""
                ], NULL) AS items
         FROM proceedings p
         WHERE p.tenant_id = ANY(:tenants) AND p.status = 'open'
+          AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.id = p.case_id AND k.status = 'Closed')
     )
 """
 

@@ -35,7 +35,7 @@ LIST = text(
     JOIN proceedings p ON p.id = d.proceeding_id
     JOIN cases c ON c.id = d.case_id
     JOIN limitation_rules r ON r.rule_id = d.rule_id AND r.version = d.rule_version
-    WHERE p.status = 'open'
+    WHERE p.status = 'open' AND c.status <> 'Closed'
       AND d.status IN ('open', 'lapsed', 'defence_found')
       AND d.due_date <= l.today + :days
       AND (d.status <> 'lapsed' OR d.outer_date >= l.today OR d.due_date >= l.today - :days)
@@ -66,6 +66,7 @@ STATUTORY_ITEMS_CTE = """
               ON l.tenant_id = d.tenant_id
             JOIN proceedings p ON p.id = d.proceeding_id AND p.status = 'open'
             JOIN cases c ON c.id = d.case_id AND c.tenant_id = d.tenant_id
+                        AND c.status <> 'Closed'
             JOIN limitation_rules r ON r.rule_id = d.rule_id AND r.version = d.rule_version
             JOIN users u ON u.tenant_id = d.tenant_id AND u.is_active
              AND (u.id IN (c.owner_id, COALESCE(p.representative_id, c.assigned_to))

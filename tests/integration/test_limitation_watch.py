@@ -265,3 +265,37 @@ def test_demo_proceedings_show_every_status(engine: Engine, settings: Settings) 
         )
     assert statuses == {"open", "met", "met_late", "lapsed", "not_applicable", "defence_found"}
     assert defences == [True]
+
+
+def test_a_closed_matter_is_left_alone(engine: Engine, settings: Settings) -> None:
+    """Issue 12: once the case is closed, no alerts, no listing, no scanning; reopened, back."""
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=710000,
+        )
+    run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 5)))
+    before = len(_notifications(engine))
+    assert before > 0
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'Closed' WHERE id = :c"), {"c": m.case_id})
+    as_of = morning(date(2027, 1, 28))
+    closed = run_job(settings, "limitation-watch", as_of=as_of)
+    assert closed.results["proceedingsScanned"] == 0
+    assert closed.results["datesComputed"] == 0 and closed.results["datesChanged"] == 0
+    assert len(_notifications(engine)) == before
+    with engine.connect() as conn:
+        assert register.list_dates(conn, [m.tenant_id], as_of) == []
+        assert register.digest_items(conn, [m.tenant_id], as_of) == []
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'Active' WHERE id = :c"), {"c": m.case_id})
+    reopened = run_job(settings, "limitation-watch", as_of=as_of)
+    assert reopened.results["proceedingsScanned"] == 1
+    assert len(_notifications(engine)) > before
+    with engine.connect() as conn:
+        assert register.list_dates(conn, [m.tenant_id], as_of) != []
