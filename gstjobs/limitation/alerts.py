@@ -82,6 +82,8 @@ _MESSAGE = """
                             gstjobs_previous_working_day(d.due_date, p.state_code)) END,
         'outer_date', CASE WHEN d.outer_date IS NOT NULL
                            THEN gstjobs_show_date(d.outer_date) END,
+        -- What paying within the window costs, per proceeding kind (SCN_PAY_WINDOW).
+        'slab', r.params -> 'slab' ->> p.kind,
         'consequence', r.consequence, 'source', d.source, 'confidence', d.confidence,
         'notes', COALESCE(to_jsonb(d.notes), '[]'::jsonb), 'status', f.status,
         'amount', CASE WHEN d.amount > 0 THEN gstjobs_inr(d.amount) END,

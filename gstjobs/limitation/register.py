@@ -29,7 +29,7 @@ LIST = text(
     SELECT d.tenant_id, d.proceeding_id, d.case_id, c.case_number, p.kind AS proceeding,
            p.reference_no, d.rule_id, r.title, d.fy, d.kind, d.due_date,
            d.due_date - l.today AS days_left, d.outer_date, d.status, d.amount, d.confidence,
-           d.notes, d.falls_on_holiday
+           d.notes, d.falls_on_holiday, r.params -> 'slab' ->> p.kind AS slab
     FROM limitation_dates d
     JOIN local l ON l.tenant_id = d.tenant_id
     JOIN proceedings p ON p.id = d.proceeding_id
@@ -110,6 +110,8 @@ class RegisterRow:
     confidence: str
     notes: tuple[str, ...]
     falls_on_holiday: bool
+    slab: str | None = None
+    """What acting within the window costs, for the proceeding's kind (rule data)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +133,7 @@ class RegisterRow:
             "confidence": self.confidence,
             "notes": list(self.notes),
             "fallsOnHoliday": self.falls_on_holiday,
+            "slab": self.slab,
         }
 
 
@@ -182,6 +185,7 @@ def list_dates(
             r.confidence,
             tuple(r.notes),
             r.falls_on_holiday,
+            r.slab,
         )
         for r in conn.execute(LIST, params)
     ]

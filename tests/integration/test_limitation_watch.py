@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 
 from gstjobs.config import Settings
 from gstjobs.limitation import findings, register
+from gstjobs.notify.templates import Envelope, render
 from tests.support.jobs import run_job
 from tests.support.limitation import IST, event, matter, morning, proceeding
 
@@ -299,3 +300,24 @@ def test_a_closed_matter_is_left_alone(engine: Engine, settings: Settings) -> No
     assert len(_notifications(engine)) > before
     with engine.connect() as conn:
         assert register.list_dates(conn, [m.tenant_id], as_of) != []
+
+
+def test_the_s74_payment_window_states_its_penalty_slab(engine: Engine, settings: Settings) -> None:
+    """SCN_PAY_WINDOW's rule data carries the slab per kind: the alert and the list say it."""
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(conn, m, "SCN_S74", date(2026, 11, 16), financial_years=["2021-22"])
+    as_of = morning(date(2026, 12, 9))  # due 16-12-2026: T-7
+    run_job(settings, "limitation-watch", as_of=as_of)
+    (alert, *_) = [n for n in _notifications(engine) if "SCN_PAY_WINDOW:" in n.dedup_key]
+    assert alert.payload["slab"] == "penalty 25% of tax (s.74(8))"
+    envelope = Envelope(1, "Owner", "Kaveri Law Chambers", "Asia/Kolkata", as_of, "https://x.in")
+    text_ = render("limitation_alert", alert.payload, envelope).text
+    assert "Within it:   penalty 25% of tax (s.74(8))" in text_
+    with engine.connect() as conn:
+        (row,) = [
+            r
+            for r in register.list_dates(conn, [m.tenant_id], as_of)
+            if r.rule_id == "SCN_PAY_WINDOW"
+        ]
+    assert row.as_json()["slab"] == "penalty 25% of tax (s.74(8))"
