@@ -78,8 +78,15 @@ _MESSAGE = """
         'section', CASE WHEN p.kind ~ '_S7' THEN regexp_replace(p.kind, '^.*_S', 's.')
                         ELSE replace(p.kind, '_', '-') END,
         'due_date', gstjobs_show_date(d.due_date), 'days_left', d.due_date - f.today,
-        'file_by', CASE WHEN d.falls_on_holiday THEN gstjobs_show_date(
-                            gstjobs_previous_working_day(d.due_date, p.state_code)) END,
+        -- A last date on a holiday: the previous working day to file by, while that day
+        -- is not past; once it is (an alert on the Saturday or the holiday itself), only
+        -- the flag, for the message to say the portal takes filings on holidays.
+        'file_by', CASE WHEN d.falls_on_holiday
+                             AND gstjobs_previous_working_day(d.due_date, p.state_code)
+                                 >= f.today
+                        THEN gstjobs_show_date(
+                                 gstjobs_previous_working_day(d.due_date, p.state_code)) END,
+        'holiday', CASE WHEN d.falls_on_holiday AND d.due_date >= f.today THEN true END,
         'outer_date', CASE WHEN d.outer_date IS NOT NULL
                            THEN gstjobs_show_date(d.outer_date) END,
         -- What paying within the window costs, per proceeding kind (SCN_PAY_WINDOW).

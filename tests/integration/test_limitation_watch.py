@@ -13,6 +13,8 @@ from gstjobs.notify.templates import Envelope, render
 from tests.support.jobs import run_job
 from tests.support.limitation import IST, event, matter, morning, proceeding
 
+AS_SENT = datetime(2026, 11, 29, 3, 0, tzinfo=IST)
+
 
 def _notifications(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
@@ -321,3 +323,22 @@ def test_the_s74_payment_window_states_its_penalty_slab(engine: Engine, settings
             if r.rule_id == "SCN_PAY_WINDOW"
         ]
     assert row.as_json()["slab"] == "penalty 25% of tax (s.74(8))"
+
+
+def test_no_file_by_advice_for_a_working_day_already_past(
+    engine: Engine, settings: Settings
+) -> None:
+    """Due Sun 29-11: on Fri 27-11 'file by 27-11' is advice; on the Sunday it is not."""
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(conn, m, "ASMT_10", date(2026, 10, 30), communicated_date=date(2026, 10, 30))
+    envelope = Envelope(1, "Owner", "Kaveri Law Chambers", "Asia/Kolkata", AS_SENT, "https://x.in")
+    run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 27)))
+    (friday,) = {n.payload["threshold"]: n for n in _notifications(engine)}.values()
+    assert friday.payload["file_by"] == "27-11-2026 (Fri)"
+    run_job(settings, "limitation-watch", as_of=morning(date(2026, 11, 29)))
+    sunday = [n for n in _notifications(engine) if n.payload["threshold"] == "T-0"]
+    assert sunday and "file_by" not in sunday[0].payload
+    text_ = render("limitation_alert", sunday[0].payload, envelope).text
+    assert "27-11-2026" not in text_
+    assert "the GST portal accepts filings and payments on holidays" in text_
