@@ -83,6 +83,8 @@ def environment() -> Environment:
     env.filters["link"] = _link
     env.filters["plural"] = _plural
     env.filters["zone"] = _zone
+    env.filters["elapsed"] = elapsed
+    env.filters["as_roles"] = as_roles
     env.filters["dmy"] = dmy
     env.globals["hearing_brief"] = _hearing_brief
     return env
@@ -308,3 +310,32 @@ def dmy(value: str | date) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+ELAPSED_DAYS_AFTER = 48
+"""Hours beyond which an elapsed time is said in days ("83 days", not "1995.9 hours")."""
+
+
+def elapsed(hours: object) -> str:
+    """Hours open as a reader takes them in: hours up to two days, whole days after."""
+    if isinstance(hours, bool) or not isinstance(hours, int | float):
+        return f"{hours} hours"
+    if hours > ELAPSED_DAYS_AFTER:
+        return _plural(int(hours // 24), "day")
+    return f"{hours:g} hours"
+
+
+_MATTER_ROLES = {"matter owner": "owner"}
+"""Roles said after "the matter's" (``matter owner`` would read "the matter's matter owner")."""
+
+
+def as_roles(roles: list[str]) -> str:
+    """Why someone receives a message: "the matter's owner and as a partner of the firm"."""
+    mine = sorted(
+        (_MATTER_ROLES.get(r, r) for r in roles if r != "partner"),
+        key=lambda r: r != "owner",  # the owner first, the rest as given
+    )
+    parts = [f"the matter's {' and '.join(dict.fromkeys(mine))}"] if mine else []
+    if "partner" in roles:
+        parts.append("a partner of the firm")
+    return " and as ".join(parts)

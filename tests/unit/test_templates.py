@@ -392,3 +392,42 @@ def test_a_zone_without_an_abbreviation_is_named_by_its_offset() -> None:
     text = render("hearing_reminder", PAYLOADS["hearing_reminder"], dubai).text
     assert "When:         Fri, 16-01-2026, 9:00 AM UTC+04" in text
     assert "Times are in UTC+04." in text
+
+
+def test_roles_are_said_once_and_a_partner_is_not_the_matters() -> None:
+    payload = {**PAYLOADS["limitation_alert"], "roles": ["matter owner", "partner"]}
+    text_ = render("limitation_alert", payload, ENVELOPE).text
+    assert "as the matter's owner and as a partner of the firm." in text_
+    assert "matter's matter owner" not in text_
+    alone = render("limitation_alert", {**payload, "roles": ["partner"]}, ENVELOPE).text
+    assert "as a partner of the firm." in alone and "matter's" not in alone
+
+
+def test_a_long_breach_is_said_in_days() -> None:
+    payload = {**PAYLOADS["sla_violation"]}
+    payload["event"] = {**payload["event"], "actual_time": 1995.9, "sla_threshold": 48}
+    rendered = render("sla_violation", payload, ENVELOPE)
+    assert rendered.subject.endswith("(83 days, against 48 h)")
+    assert "has been open 83 days, beyond its SLA of 48 hours." in rendered.text
+
+
+def test_health_metrics_are_sentences_not_keys() -> None:
+    payload = {
+        **PAYLOADS["health_alert"],
+        "level": "WARNING",
+        "metrics": {
+            "total_executions": 0,
+            "successful_executions": 0,
+            "failed_executions": 0,
+            "success_rate": None,
+            "critical_rules": [],
+            "inactive_rules": ["7d3c1a52-0000-4000-8000-0000000000f9"],
+            "level": "OK",
+            "window_hours": 24,
+        },
+    }
+    rendered = render("health_alert", payload, ENVELOPE)
+    for part in (rendered.text, rendered.html):
+        assert "critical_rules" not in part and "level: OK" not in part
+        assert "No automation rule ran in the last 24 hours." in part
+        assert "Rules needing attention: 1 inactive." in part
