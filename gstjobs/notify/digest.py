@@ -2,11 +2,13 @@
 
 Rule notifications (``templates.DIGESTED``) claimed together for the same person,
 practice and channel become one ``rule_digest`` message listing each item, most
-urgent first, at most ``GSTJOBS_DIGEST_ITEMS`` of them with a link to the rest. Each
-outbox row keeps its own de-duplication key and is marked sent with the digest's
-provider message id, so accounting stays per item. A lone rule notification keeps
-its own template; hearing reminders, deadline digests and health alerts are never
-merged.
+urgent first, at most ``GSTJOBS_DIGEST_ITEMS`` of them with a link to the rest. A
+task (or other entity) several rules notified about is listed once, as its most urgent
+notification, with the task's priority as its newest notification saw it (an
+escalation may have raised it). Each outbox row keeps its own de-duplication key and
+is marked sent with the digest's provider message id, so accounting stays per item.
+A lone rule notification keeps its own template; hearing reminders, deadline digests
+and health alerts are never merged.
 """
 
 from __future__ import annotations
@@ -73,26 +75,53 @@ def template_of(rows: Sequence[Row]) -> str:
 
 
 def payload(rows: Sequence[Row], max_items: int) -> dict[str, Any]:
-    """The digest's payload: items most urgent first (at most ``max_items``) and counts."""
-    ordered = sorted(rows, key=_urgency)
+    """The digest's payload: one item per task or entity, most urgent first (at most
+    ``max_items``), and counts (``total`` items, ``notifications`` rows)."""
+    newest: dict[tuple[str, ...], Row] = {}
+    for row in rows:
+        key = _subject(row)
+        if key not in newest or row.id > newest[key].id:
+            newest[key] = row
+    kept: dict[tuple[str, ...], Row] = {}
+    for row in sorted(rows, key=_urgency):
+        kept.setdefault(_subject(row), row)
+    ordered = list(kept.values())
     counts: dict[str, int] = {}
     for row in ordered:
         counts[row.template] = counts.get(row.template, 0) + 1
     kinds = sorted(counts, key=lambda k: (KIND_RANK.get(k, len(KIND_RANK)), k))
     return {
-        "total": len(rows),
+        "total": len(ordered),
+        "notifications": len(rows),
         "summary": ", ".join(_count(kind, counts[kind]) for kind in kinds),
-        "items": [
-            {
-                "notification_id": row.id,
-                "template": row.template,
-                "rule_name": row.payload.get("rule_name", ""),
-                "event": row.payload.get("event") or {},
-                "task": row.payload.get("task"),
-                "case": row.payload.get("case"),
-            }
-            for row in ordered[:max_items]
-        ],
+        "items": [_item(row, newest[_subject(row)]) for row in ordered[:max_items]],
+    }
+
+
+def _subject(row: Row) -> tuple[str, ...]:
+    """What a notification is about: its task, else its event's entity, else itself."""
+    data: Mapping[str, Any] = row.payload
+    task = data.get("task") or {}
+    event = data.get("event") or {}
+    if task.get("id") or event.get("task_id"):
+        return ("task", str(task.get("id") or event.get("task_id")))
+    if event.get("entity_type") and event.get("entity_id"):
+        return (str(event["entity_type"]), str(event["entity_id"]))
+    return ("notification", str(row.id))
+
+
+def _item(row: Row, newest: Row) -> dict[str, Any]:
+    """The most urgent notification about a subject, with the task as last seen."""
+    task = newest.payload.get("task") or row.payload.get("task")
+    event = row.payload.get("event") or {}
+    priority = (task or {}).get("priority") or event.get("priority")
+    return {
+        "notification_id": row.id,
+        "template": row.template,
+        "rule_name": row.payload.get("rule_name", ""),
+        "event": {**event, "priority": priority} if priority else event,
+        "task": task,
+        "case": row.payload.get("case"),
     }
 
 

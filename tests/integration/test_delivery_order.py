@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import Engine, text
@@ -30,7 +31,13 @@ def test_one_partner_with_31_breaches_gets_one_email(
         partner = factory.user(conn, t, "admin", name="Asha Mehta", email="asha@mehta.example")
         other = factory.user(conn, t, "admin", email="ravi@mehta.example")
         mine = [
-            put(conn, t, partner, "sla_violation", breach(f"Reply to DRC-01 notice {n:02d}"))
+            put(
+                conn,
+                t,
+                partner,
+                "sla_violation",
+                breach(f"Reply to DRC-01 notice {n:02d}", task_id=str(UUID(int=n + 1))),
+            )
             for n in range(31)
         ]
         theirs = put(conn, t, other, "sla_violation", breach("Lone breach"))
@@ -51,6 +58,32 @@ def test_one_partner_with_31_breaches_gets_one_email(
     with engine.connect() as conn:
         keys = conn.execute(text("SELECT count(DISTINCT dedup_key) FROM notifications"))
         assert keys.scalar_one() == 32
+
+
+def test_a_task_several_rules_notified_about_is_listed_once(
+    engine: Engine, db_url: URL, smtp: SmtpServer
+) -> None:
+    """Three rules on the same overdue task: one item (the task's newest priority), four
+    rows sent under the digest's id."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn, "Mehta & Associates")
+        owner = factory.user(conn, t, "advocate", email="asha@mehta.example")
+        same = [
+            put(conn, t, owner, "sla_violation", breach("Reply to DRC-01 notice", priority))
+            for priority in ("High", "High", "Critical")
+        ]
+        other = put(conn, t, owner, "sla_violation", breach("File APL-01", "Low", str(UUID(int=7))))
+    report = drain(engine, notify_settings(db_url, smtp.env()), [t])
+    assert (report.sent, report.messages) == (4, 1)
+    (digest,) = smtp.to("asha@mehta.example")
+    assert digest.message["Subject"] == "2 alerts: 2 SLA breaches"
+    assert digest.text.count("Reply to DRC-01 notice") == 1
+    assert "Reply to DRC-01 notice (Critical)" in digest.text
+    assert digest.text.index("Reply to DRC-01") < digest.text.index("File APL-01")
+    assert "notifications " in digest.text and "and 3 more, as one message" in digest.text
+    rows = by_id(engine)
+    assert {rows[i].status for i in [*same, other]} == {"sent"}
+    assert {rows[i].provider_message_id for i in [*same, other]} == {digest.message["Message-ID"]}
 
 
 def test_a_hearing_reminder_behind_10000_older_sla_notices_goes_in_the_first_delivery(

@@ -61,19 +61,21 @@ def put(
     )
 
 
-def breach(task_title: str = TASK["title"], priority: str = "Critical") -> dict[str, Any]:
+def breach(
+    task_title: str = TASK["title"], priority: str = "Critical", task_id: str = TASK["id"]
+) -> dict[str, Any]:
     """A rule notification's payload for an SLA breach (automation.actions.NOTIFY)."""
     return {
         "rule_id": "7d3c1a52-0000-4000-8000-0000000000f2",
         "rule_name": "Alert the partners on an SLA breach",
         "event_type": "sla_violation",
         "event": {
-            "task_id": TASK["id"],
+            "task_id": task_id,
             "priority": priority,
             "sla_threshold": 24,
             "actual_time": 30.5,
         },
-        "task": TASK | {"title": task_title, "priority": priority},
+        "task": TASK | {"id": task_id, "title": task_title, "priority": priority},
         "case": CASE,
     }
 

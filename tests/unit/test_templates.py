@@ -312,6 +312,14 @@ def digest_payload() -> dict[str, Any]:
 
     kinds = ("task_overdue", "sla_violation", "deadline_approaching", "sla_violation")
     rows = [Row(42 + n, UUID(int=1), "email", k, 0, PAYLOADS[k]) for n, k in enumerate(kinds)]
+    # The first two are about the same task (listed once); the last about another one.
+    other = {"id": "7d3c1a52-0000-4000-8000-000000000002", "title": "File APL-01 appeal"}
+    last = PAYLOADS["sla_violation"]
+    rows[3].payload = {
+        **last,
+        "event": {**last["event"], "task_id": other["id"], "priority": "High"},
+        "task": {**TASK, **other, "priority": "High"},
+    }
     return digest.payload(rows, max_items=3)
 
 
