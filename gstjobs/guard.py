@@ -29,6 +29,24 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+def hold_signals() -> None:
+    """Defer SIGTERM and SIGINT (from the main thread) until :func:`release_signals`.
+
+    Between a run's ``running`` row and the guard's handlers a signal would otherwise
+    kill the process with nothing recorded; held, it reaches the guard at once."""
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def release_signals() -> None:
+    """Deliver what :func:`hold_signals` deferred (idempotent)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 class Stopped(BaseException):
     """The run was stopped from outside its work. ``reason`` says why, for the ledger."""
 

@@ -36,7 +36,7 @@ from gstjobs.config import Settings
 from gstjobs.core import SILENT, JobContext, JobSpec, Progress, Results
 from gstjobs.db import Database, connect, describe, is_connection_lost, make_engine
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
-from gstjobs.guard import Guard, Stopped
+from gstjobs.guard import Guard, Stopped, hold_signals, release_signals
 from gstjobs.migrate import require_current
 from gstjobs.tenants import Selection, in_shard
 from gstjobs.tenants import load as load_tenants
@@ -290,13 +290,18 @@ class _Run:
     # ------------------------------------------------------------ the run
     def execute(self, tenants: Selection) -> RunOutcome:
         spec, request = self.spec, self.request
-        self.started = ledger.start(
-            self.ledger,
-            **_start_fields(spec, request, "running"),
-            deadline_s=self.limits.deadline_s,
-        )
-        if self.slot is not None:
-            self._serve_slot(self.slot)
+        hold_signals()  # until the guard handles them: a SIGTERM now is recorded too
+        try:
+            self.started = ledger.start(
+                self.ledger,
+                **_start_fields(spec, request, "running"),
+                deadline_s=self.limits.deadline_s,
+            )
+            if self.slot is not None:
+                self._serve_slot(self.slot)
+        except BaseException:
+            release_signals()
+            raise
         clock = time.monotonic()
         as_of = request.as_of or self.started.started_at
         ctx = JobContext(
@@ -319,6 +324,7 @@ class _Run:
         sending = 0.0
         try:
             with guard:
+                release_signals()
                 if spec.work is not None and ctx.tenants:
                     self.results |= self._work(ctx)
                 guard.check()
@@ -345,6 +351,7 @@ class _Run:
             log.debug("job failed", exc_info=True)
             error = GstjobsError(describe(exc) if _is_db_error(exc) else _name(exc))
         finally:
+            release_signals()
             self.ledger_usable = guard.close() and not is_closed(self.ledger)
         if self.failures and error is None:
             error = GstjobsError(_describe(self.failures))

@@ -208,10 +208,12 @@ def _by_index_scan(conn: Connection, statement: TextClause, params: dict[str, An
     whatever autovacuum is doing."""
     before = conn.execute(SHOW_BITMAPS).scalar_one()
     conn.execute(BITMAPS, {"value": "off"})
-    try:
-        return conn.execute(statement, params).one()
-    finally:
-        conn.execute(BITMAPS, {"value": before})
+    # Restored on success only: after a failed statement the transaction is aborted, a
+    # statement in a finally would fail too and hide the real error (a lock timeout or
+    # the deadline's cancel), and the rollback undoes the transaction-local setting.
+    row = conn.execute(statement, params).one()
+    conn.execute(BITMAPS, {"value": before})
+    return row
 
 
 def run(conn: Connection, ctx: JobContext) -> Results:
