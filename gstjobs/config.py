@@ -185,6 +185,10 @@ def check_timezone(value: str, name: str) -> str:
     return value
 
 
+_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]+")
+"""A host name (letters, digits, dots, hyphens) or an IP address, as urlsplit gives it."""
+
+
 def _http_url(env: Mapping[str, str], name: str, default: str, example: str) -> str:
     raw = _raw(env, name) or default
     try:
@@ -192,7 +196,13 @@ def _http_url(env: Mapping[str, str], name: str, default: str, example: str) -> 
         parts.port  # noqa: B018 - a malformed port raises here
     except ValueError:
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not _HOST.fullmatch(parts.hostname)
+        or any(c.isspace() for c in raw)
+    ):
         raise ConfigError(f"{name} must be an http(s) URL such as {example}, got {_shown(raw)}.")
     return raw.rstrip("/")
 

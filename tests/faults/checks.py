@@ -49,11 +49,11 @@ def check_cli(argv: Argv, r: CliResult) -> None:
     if not argv.verbose:
         assert "Traceback" not in r.stderr, "a traceback without -v:" + where
     assert "internal error" not in r.stderr, "an internal error (a bug):" + where
-    if argv.health:
-        assert r.code in HEALTH_CODES, "health-report exits only 0/1/2/3:" + where
+    if argv.plugin:
+        assert r.code in HEALTH_CODES, "health-report and doctor exit only 0/1/2/3:" + where
     else:
         assert r.code in EXIT_CODES, "exit code not one of 0/1/2/69/78:" + where
-    failed = r.code not in ((0, 1, 2) if argv.health else (0,))
+    failed = r.code not in ((0, 1, 2) if argv.plugin else (0,))
     if failed and not argv.verbose:
         assert len(err) == 1, "a failure must be exactly one line on stderr:" + where
         assert ONE_ERROR_LINE.match(err[0]), "the error line is 'gstjobs: <message>':" + where

@@ -38,6 +38,12 @@ class Argv:
     def health(self) -> bool:
         return self.command == ("health-report",)
 
+    @property
+    def plugin(self) -> bool:
+        """Exits by the monitoring-plugins convention (0 OK, 1 WARNING, 2 CRITICAL,
+        3 UNKNOWN), findings on stdout: health-report and doctor."""
+        return self.command in (("health-report",), ("doctor",))
+
 
 def shown(args: tuple[str, ...] | list[str]) -> str:
     """A command line for people: each very long argument cut, with its length."""

@@ -166,6 +166,10 @@ def run_case(world: Settings, case: Case) -> tuple[list[str], CliResult, Fault |
             env[k] = None  # from the file only (the environment would win)
         args += ["--env-file", name]
     args += list(case.command)
+    if case.command[0] == "run":
+        # Each case is its own attempt: a second scheduled run in the same minute's slot
+        # would rightly be skipped (exit 0, nothing tried), whatever the settings.
+        args += ["--trigger", "manual"]
     world.queue_messages()
     return args, world.fuzz.run(args, env), file_fault, line
 
