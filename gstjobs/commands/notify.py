@@ -81,7 +81,7 @@ def send(
         app_state,
         lambda: render.run_json(outcome) | {"tenants": count},
         lambda: render.run_table(outcome, app_state.settings.tz),
-        report=True,
+        report=not dry_run,
     )
     if outcome.status == "failed":
         sys.stderr.write(f"gstjobs: {spec.cli_name} failed: {outcome.error}\n")

@@ -122,7 +122,7 @@ def run_due(
         lines += [f"  {h.spec.cli_name}: held ({h.reason})" for h in held]
         return "\n".join(lines)
 
-    show(app_state, document, view, report=True)
+    show(app_state, document, view, report=not dry_run)
     for s in started:
         if s.exit_code != 0:
             error = (s.document or {}).get("error") or f"exit {s.exit_code}"
@@ -403,7 +403,7 @@ def prune(
         app_state,
         lambda: render.run_json(outcome),
         lambda: render.run_table(outcome, settings.tz),
-        report=True,
+        report=not dry_run,
     )
     if outcome.status == "failed":
         sys.stderr.write(f"gstjobs: prune failed: {outcome.error}\n")
