@@ -309,7 +309,7 @@ def doctor(ctx: typer.Context, json_: JsonOption = False) -> None:
     Checks that cron or the timers still call (no scheduled run for longer than the
     shortest schedule allows), that the installed crontab or timers match the registry,
     the host and database clocks, pending migrations, the role's privileges, the
-    embedded server used where no one is at a terminal, the outbox, the channels,
+    embedded server used under systemd or with no terminal, the outbox, the channels,
     paused jobs and missed slots. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
     \b
