@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 
 from gstjobs import slots
 from gstjobs.jobs import JOBS, find
+from gstjobs.ops import rundue
 from tests.conftest import clean_env, url_text
 from tests.support import factory
 
@@ -314,3 +315,18 @@ def test_a_shard_and_an_unsharded_run_of_a_job_exclude_each_other(
             )
         ).scalar_one()
     assert skipped == 4  # each skip names the run in its way
+
+
+def test_the_first_run_due_of_a_fresh_install_runs_what_the_docs_say(engine: Engine) -> None:
+    """docs/operations.md: enabled at 14:07 the first run-due sends that morning's
+    reminders and digest; enabled before the first daily slot it does not."""
+    wednesday = datetime(2026, 11, 25, tzinfo=IST)
+    with engine.connect() as conn:
+        late, _ = rundue.plan(conn, JOBS, IST, wednesday.replace(hour=14, minute=7))
+        early, _ = rundue.plan(conn, JOBS, IST, wednesday.replace(hour=5, minute=7))
+    daily = {"health-check", "limitation-watch", "hearing-reminders", "deadline-alerts"}
+    others = {"sla-check", "deliver", "prune", "analytics-snapshot"}
+    assert {d.spec.cli_name for d in late} == daily | others
+    assert {d.spec.cli_name for d in early} == others
+    (snapshot,) = [d for d in early if d.spec.cli_name == "analytics-snapshot"]
+    assert snapshot.as_of == datetime(2026, 11, 24, 23, 59, tzinfo=IST)  # Tuesday's
