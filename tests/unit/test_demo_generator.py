@@ -39,10 +39,12 @@ def test_a_published_gstin_validates_and_ours_carry_the_pan_status() -> None:
     assert gstin_check_char("27AAPFU0939F1Z") == "V"  # a published, valid GSTIN
     rng = random.Random(3)
     for entity in ENTITY_TYPES:
-        _, initial = client_name(rng, entity)
+        name, initial = client_name(rng, entity)
         number = pan(rng, entity.pan_letter, initial)
         value = gstin_for("33", number, 2)
         assert value[5] == entity.pan_letter and value[6] == initial
+        # the surname's initial for a proprietor, the name's for everyone else (an HUF too)
+        assert initial == (name.rsplit(" ", 1)[1][0] if entity.pan_letter == "P" else name[0])
         assert value[:2] == "33" and value[12:14] == "2Z"
         assert gstin_check_char(value[:14]) == value[14]
 
