@@ -3,9 +3,12 @@
 A run holds a per-job session advisory lock on its *ledger* connection (autocommit,
 apart from the job's own transaction), so a second run of the same job anywhere does
 nothing and is recorded ``skipped``, and a job that fails and rolls back is still
-recorded. A row still ``running`` whose backend no longer holds the job's lock belongs
-to a process that died: readers show it as ``abandoned`` at once, and the next run of
-that job writes it so (readers never write, so a read-only monitoring role suffices).
+recorded. A shard ``K/N`` holds the job's lock *shared* and its own ``job#K/N`` lock
+exclusive: shards run side by side, but never beside an unsharded run of the job,
+which holds the job's lock exclusive. A row still ``running`` whose backend no longer
+holds its lock belongs to a process that died: readers show it as ``abandoned`` at
+once, and the next run of that job writes it so (readers never write, so a read-only
+monitoring role suffices).
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ _LOCK_KEY = "hashtext('gstjobs'), hashtext(:job)"
 _HOLDS_LOCK = """EXISTS (SELECT 1 FROM pg_locks l
                  WHERE l.locktype = 'advisory' AND l.granted AND l.pid = {pid}
                    AND l.classid = CAST(hashtext('gstjobs') AS oid)
-                   AND l.objid = CAST(hashtext({job}) AS oid) AND l.objsubid = 2)"""
+                   AND l.objid = CAST(hashtext({job}) AS oid) AND l.objsubid = 2
+                   AND l.mode = 'ExclusiveLock')"""
 # pg_locks shows every session's locks to every role (pg_stat_activity hides details of
 # other roles' sessions), so a monitoring user cannot mistake a live run for a dead one.
+# Only the exclusive lock counts: a shard's shared hold on the job is not an unsharded run.
 LOCK_NAME = "r.job_name || CASE WHEN r.shard = '' THEN '' ELSE '#' || r.shard END"
 """SQL: the name run ``r``'s lock is taken under: the job, or ``job#K/N`` for a shard."""
 ALIVE = _HOLDS_LOCK.format(pid="r.backend_pid", job=LOCK_NAME)
@@ -48,6 +53,8 @@ EFFECTIVE_STATUS = (
 
 TRY_LOCK = text(f"SELECT pg_try_advisory_lock({_LOCK_KEY})")
 UNLOCK = text(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
+TRY_LOCK_SHARED = text(f"SELECT pg_try_advisory_lock_shared({_LOCK_KEY})")
+UNLOCK_SHARED = text(f"SELECT pg_advisory_unlock_shared({_LOCK_KEY})")
 STILL_LOCKED = text(
     "SELECT " + _HOLDS_LOCK.format(pid="CAST(:backend_pid AS integer)", job="CAST(:job AS text)")
 )
@@ -66,7 +73,8 @@ ABANDON_DEAD = text(
 HOLDER = text(
     f"""
     SELECT r.id FROM job_runs r
-    WHERE r.job_name = :job AND r.shard = :shard AND r.status = 'running' AND {ALIVE}
+    WHERE r.job_name = :job AND (r.shard = :shard OR r.shard = '' OR :shard = '')
+      AND r.status = 'running' AND {ALIVE}
     ORDER BY r.id DESC LIMIT 1
     """
 )
@@ -181,15 +189,27 @@ def abandon_dead(conn: Connection, job: str, shard: str = "") -> int:
 
 
 def try_lock(conn: Connection, job: str, shard: str = "") -> bool:
-    return bool(conn.execute(TRY_LOCK, {"job": lock_name(job, shard)}).scalar_one())
+    """Take the run's lock: the job's, exclusive; for a shard, the job's shared and then
+    the shard's own exclusive (so an unsharded run and a shard exclude each other)."""
+    if not shard:
+        return bool(conn.execute(TRY_LOCK, {"job": job}).scalar_one())
+    if not conn.execute(TRY_LOCK_SHARED, {"job": job}).scalar_one():
+        return False
+    if conn.execute(TRY_LOCK, {"job": lock_name(job, shard)}).scalar_one():
+        return True
+    conn.execute(UNLOCK_SHARED, {"job": job})
+    return False
 
 
 def unlock(conn: Connection, job: str, shard: str = "") -> None:
     conn.execute(UNLOCK, {"job": lock_name(job, shard)})
+    if shard:
+        conn.execute(UNLOCK_SHARED, {"job": job})
 
 
 def holder(conn: Connection, job: str, shard: str = "") -> int | None:
-    """The live run of ``job`` that holds its lock, if any."""
+    """The live run of ``job`` in the way of a run of ``shard``, if any: the same shard
+    or an unsharded run; for an unsharded run, any."""
     return conn.execute(HOLDER, {"job": job, "shard": shard}).scalar()
 
 

@@ -113,7 +113,7 @@ def backfill(
         app_state,
         lambda: render.run_json(outcome),
         lambda: render.run_table(outcome, app_state.settings.tz),
-        report=True,
+        report=not dry_run,
     )
     if outcome.status == "failed" and not app_state.json:
         sys.stderr.write(f"gstjobs: {outcome.job} backfill failed: {outcome.error}\n")

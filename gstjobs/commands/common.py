@@ -102,7 +102,8 @@ def show(
     """Print the JSON document (``--json``) or the Rich view (unless ``-q``).
 
     ``report``: the view reports work done (a run, a send): under cron or in a pipe it
-    is printed only with ``-v``, so a scheduled success is silent."""
+    is printed only with ``-v``, so a scheduled success is silent. A dry run is no
+    report: its output is its purpose, so its callers pass ``report=False``."""
     from gstjobs import render
 
     if app_state.json:

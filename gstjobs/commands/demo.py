@@ -46,8 +46,9 @@ def demo(
 ) -> None:
     """Load a realistic GST litigation data set.
 
-    Migrates first. The same seed and --as-of give the same rows. Refuses a database
-    that holds practices the demo did not create, unless --force.
+    Migrates first. The same seed and --as-of give the same rows; --as-of from
+    2024-07-01 to 2027-09-30, the law the demo writes. Refuses a database that holds
+    practices the demo did not create, unless --force.
 
     \b
     Examples:
@@ -64,6 +65,10 @@ def demo(
 
     app_state = state(ctx, json_)
     given_anchor = parse_as_of(as_of, app_state)  # bad input stops before any write
+    if given_anchor is not None:
+        from gstjobs.demo.calendar import check_anchor
+
+        check_anchor(given_anchor)
     with app_state.engine("demo") as engine:
         with engine.connect() as conn:
             foreign = demo_data.foreign_practices(conn)

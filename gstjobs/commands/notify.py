@@ -81,7 +81,7 @@ def send(
         app_state,
         lambda: render.run_json(outcome) | {"tenants": count},
         lambda: render.run_table(outcome, app_state.settings.tz),
-        report=True,
+        report=not dry_run,
     )
     if outcome.status == "failed":
         sys.stderr.write(f"gstjobs: {spec.cli_name} failed: {outcome.error}\n")
@@ -258,6 +258,7 @@ def _queue_json(queue: Queue) -> dict[str, Any]:
 
     return {
         "counts": queue.counts,
+        "total": queue.total,
         "notifications": [
             {
                 "id": r.id,
@@ -312,4 +313,6 @@ def _queue_table(queue: Queue, tz: ZoneInfo, width: int) -> RenderableType:
     table = tables.fitted(cols, body, width, title=f"notifications — {counts}")
     if not queue.rows:
         table.caption = "no notifications match"
+    elif len(queue.rows) < queue.total:
+        table.caption = f"showing {len(queue.rows):,} of {queue.total:,}; --limit N for more"
     return table

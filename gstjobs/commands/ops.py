@@ -122,7 +122,7 @@ def run_due(
         lines += [f"  {h.spec.cli_name}: held ({h.reason})" for h in held]
         return "\n".join(lines)
 
-    show(app_state, document, view, report=True)
+    show(app_state, document, view, report=not dry_run)
     for s in started:
         if s.exit_code != 0:
             error = (s.document or {}).get("error") or f"exit {s.exit_code}"
@@ -309,7 +309,7 @@ def doctor(ctx: typer.Context, json_: JsonOption = False) -> None:
     Checks that cron or the timers still call (no scheduled run for longer than the
     shortest schedule allows), that the installed crontab or timers match the registry,
     the host and database clocks, pending migrations, the role's privileges, the
-    embedded server used where no one is at a terminal, the outbox, the channels,
+    embedded server used under systemd or with no terminal, the outbox, the channels,
     paused jobs and missed slots. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
     \b
@@ -403,7 +403,7 @@ def prune(
         app_state,
         lambda: render.run_json(outcome),
         lambda: render.run_table(outcome, settings.tz),
-        report=True,
+        report=not dry_run,
     )
     if outcome.status == "failed":
         sys.stderr.write(f"gstjobs: prune failed: {outcome.error}\n")

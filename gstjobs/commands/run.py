@@ -90,7 +90,7 @@ def run(
     JOB is one of the jobs below, by its name or its canonical name
     (check-sla-and-overdue). Exit 0 (done, or skipped: another run holds the
     lock), 1 failed, 2 usage, 69 database unreachable, 78 configuration. Silent on
-    success under cron or in a pipe unless -v.
+    success under cron or in a pipe unless -v (a dry run always prints its summary).
     """
     from gstjobs import render, runner
     from gstjobs.clock import parse_moment
@@ -114,7 +114,7 @@ def run(
         app_state,
         lambda: render.run_json(outcome),
         lambda: render.run_table(outcome, app_state.settings.tz),
-        report=True,
+        report=not dry_run,
     )
     if outcome.status == "failed":
         sys.stderr.write(f"gstjobs: {spec.cli_name} failed: {outcome.error}\n")

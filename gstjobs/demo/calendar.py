@@ -13,6 +13,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from gstjobs.demo.vocabulary import NATIONAL_HOLIDAYS, TIMEZONE
+from gstjobs.errors import UsageError
 from gstjobs.limitation.dates import add_months
 
 IST = ZoneInfo(TIMEZONE)
@@ -148,3 +149,26 @@ def barred_fy(issue: date, section: str, margin_days: int) -> int | None:
         if scn_last_date(y, section) < issue - timedelta(days=margin_days)
     ]
     return max(late) if late else None
+
+
+LOOKBACK = timedelta(days=1120)
+"""How far before its moment the demo draws a matter's oldest notice: a GSTAT appeal's
+chain (order-in-appeal up to 420 days back, then 300 + 80 + 300 to its SCN, each moved to
+a working day)."""
+EARLIEST_ANCHOR = date(2024, 7, 1)
+"""The earliest moment the demo's law supports: its oldest notice is then issued in
+FY 2021-22 or later, so every FY it names is FY 2020-21 (GSTR-2B) or later."""
+LATEST_ANCHOR = scn_last_date(LAST_FY_S73_S74, "73")
+"""The latest: the last day a s.73 SCN for FY 2023-24 may issue (30 Sep 2027). Later,
+every new s.73 notice would be out of time, and s.74A is not generated."""
+
+
+def check_anchor(moment: datetime) -> datetime:
+    """``moment``, or UsageError when the demo's law does not cover it."""
+    if not EARLIEST_ANCHOR <= local_day(moment) <= LATEST_ANCHOR:
+        raise UsageError(
+            f"--as-of {local_day(moment):%Y-%m-%d} is outside the demo's law "
+            f"({EARLIEST_ANCHOR:%Y-%m-%d} to {LATEST_ANCHOR:%Y-%m-%d}: FYs from 2020-21, "
+            "s.73/74 notices up to FY 2023-24); give a moment in that range."
+        )
+    return moment

@@ -137,7 +137,7 @@ def client_name(rng: random.Random, entity: v.EntityType) -> tuple[str, str]:
     if entity.pan_letter == "P":
         return f"{stem} (Prop. {given} {surname})", surname[0]
     if entity.pan_letter == "H":
-        return f"{given} {surname} HUF", surname[0]
+        return f"{given} {surname} HUF", given[0]  # an HUF's name, not a surname
     return f"{stem} {rng.choice(entity.suffixes)}", stem[0]
 
 

@@ -2,9 +2,9 @@
 
 A PAN is five letters, four digits and a letter: the 4th letter is the holder's status
 (C company, F firm or LLP, P individual, H HUF, …) and the 5th the first letter of the
-surname (individuals) or of the name (everyone else). A GSTIN is the state code, the
-PAN, the registration number within the state (1-9, then A-Z), 'Z', and a mod-36 check
-character (the GSTN algorithm, a Luhn variant).
+surname (individuals) or of the name (everyone else: "Pooja Khanna HUF" takes P). A
+GSTIN is the state code, the PAN, the registration number within the state (1-9, then
+A-Z), 'Z', and a mod-36 check character (the GSTN algorithm, a Luhn variant).
 """
 
 from __future__ import annotations

@@ -155,6 +155,8 @@ class QueueRow:
 class Queue:
     rows: tuple[QueueRow, ...]
     counts: dict[str, int]
+    total: int
+    """How many rows match (``rows`` holds at most the limit of them)."""
 
 
 def list_queue(
@@ -164,4 +166,4 @@ def list_queue(
     rows = tuple(QueueRow(*r) for r in conn.execute(LIST, params))
     counts = {s: 0 for s in STATUSES}
     counts |= {r.status: r.n for r in conn.execute(COUNTS, params)}
-    return Queue(rows, counts)
+    return Queue(rows, counts, counts.get(status, 0) if status else sum(counts.values()))

@@ -99,13 +99,19 @@ def examine(
         )
     out += _privileges(conn)
     if embedded and (os.environ.get("INVOCATION_ID") or not os.isatty(0)):
+        where = (
+            "under systemd"
+            if os.environ.get("INVOCATION_ID")
+            else "with no terminal on standard input (cron, a script or a pipe?)"
+        )
         out.append(
             Finding(
                 "WARNING",
                 "database",
-                "the embedded PostgreSQL is in use where no one is at a terminal (cron or "
-                "systemd): it is meant for the demo and development",
-                "set DATABASE_URL to the production PostgreSQL (see docs/deployment.md)",
+                f"the embedded PostgreSQL is in use {where}: it is meant for the demo and "
+                "development",
+                "set DATABASE_URL to the production PostgreSQL "
+                "(see docs/operations.md#4-the-settings-file)",
             )
         )
     stale = conn.execute(STALE_OUTBOX, {"before": now - timedelta(hours=1)}).scalar_one()

@@ -157,9 +157,20 @@ def test_version_and_help(cli: Any) -> None:
         assert command in helped.stdout
 
 
-def test_demo_with_bad_input_writes_nothing(cli: Any, empty_db_url: URL) -> None:
-    result = cli("demo", "--as-of", "soon", env={"DATABASE_URL": url_text(empty_db_url)})
-    assert result.code == 2
+@pytest.mark.parametrize(
+    ("as_of", "needle"),
+    [
+        ("soon", "--as-of"),
+        ("2008-06-01", "outside the demo's law (2024-07-01 to 2027-09-30"),
+        ("2030-03-31", "outside the demo's law (2024-07-01 to 2027-09-30"),
+    ],
+)
+def test_demo_with_bad_input_writes_nothing(
+    cli: Any, empty_db_url: URL, as_of: str, needle: str
+) -> None:
+    result = cli("demo", "--as-of", as_of, env={"DATABASE_URL": url_text(empty_db_url)})
+    assert result.code == 2 and needle in result.stderr
+    assert result.stderr.count("\n") == 1
     status = cli("db", "status", "--json", env={"DATABASE_URL": url_text(empty_db_url)})
     assert len(status.json()["pending"]) == len(status.json()["migrations"])  # not migrated
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tests.conftest import AS_OF
 from tests.support import factory
@@ -153,3 +153,26 @@ def test_bad_options_are_one_line_usage_errors(cli: Any) -> None:
         result = cli(*args)
         assert result.code == 2, (args, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_list_says_when_it_shows_fewer_rows_than_match(cli: Any, engine: Engine) -> None:
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        u = factory.user(conn, t)
+        conn.execute(
+            text(
+                "INSERT INTO notifications (tenant_id, user_id, channel, template, dedup_key, "
+                "status) SELECT :t, :u, 'email', 'x', 'k' || i, "
+                "CASE WHEN i <= 7 THEN 'failed' ELSE 'pending' END "
+                "FROM generate_series(1, 57) i"
+            ),
+            {"t": t, "u": u},
+        )
+    human = cli("notify", "list")
+    assert human.code == 0 and "showing 50 of 57; --limit N for more" in human.stdout
+    doc = cli("notify", "list", "--json").json()
+    assert (len(doc["notifications"]), doc["total"]) == (50, 57)
+    failed = cli("notify", "list", "--json", "--status", "failed").json()
+    assert (len(failed["notifications"]), failed["total"]) == (7, 7)
+    everything = cli("notify", "list", "--limit", "100")
+    assert "showing" not in everything.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 
 from gstjobs.jobs import JOBS
@@ -171,6 +172,26 @@ def test_a_successful_run_under_cron_prints_nothing_unless_asked(cli: Any) -> No
     assert "sla-check" in told.stdout and "success" in told.stdout
     again = cli("run", "sla-check", "-q", "--trigger", "manual")
     assert again.code == 0 and again.stdout == ""  # -q after the command is global too
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "sla-check", "--dry-run"), "dry run"),
+        (("prune", "--dry-run"), "dry run"),
+        (("run-due", "--dry-run"), "due at"),
+        (("notify", "send", "--dry-run"), "dry run"),
+    ],
+)
+def test_a_dry_run_prints_its_summary_without_a_terminal(
+    cli: Any, args: tuple[str, ...], needle: str
+) -> None:
+    """A dry run's output is its purpose: piped, it still prints (only -q silences it)."""
+    piped = cli(*args)
+    assert piped.code == 0 and needle in piped.stdout, piped.stderr
+    as_json = cli(*args, "--json")
+    assert as_json.json()["dryRun"] is True  # one JSON document, nothing else on stdout
+    assert cli(*args, "-q").stdout == ""
 
 
 def test_long_work_shows_progress_on_a_terminal_and_nothing_in_a_pipe(

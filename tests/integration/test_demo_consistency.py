@@ -249,6 +249,12 @@ CHECKS: dict[str, str] = {
             WHEN name ~ '\\(Prop\\. ' THEN 'P'
             WHEN name ~ ' HUF$' THEN 'H' END
     """,
+    "a PAN's 5th letter is the name's initial (a proprietor's surname's)": """
+        SELECT name, gstin FROM clients
+        WHERE substr(gstin, 7, 1) <> CASE
+            WHEN name ~ '\\(Prop\\. ' THEN left(substring(name FROM ' (\\w+)\\)$'), 1)
+            ELSE left(name, 1) END
+    """,
     "no demo rule reassigns work or dates a task at night": """
         SELECT name FROM automation_rules r, jsonb_array_elements(r.actions) a
         WHERE a ? 'reassign_to' OR (a ->> 'reassign')::boolean
@@ -321,6 +327,10 @@ def test_each_check_catches_what_it_is_for(engine: Engine) -> None:
         "a PAN's 4th letter is the client's entity type": (
             "UPDATE clients SET name = name || ' Pvt Ltd'"
             " WHERE id = (SELECT min(id::text)::uuid FROM clients WHERE name LIKE '%(Prop.%')"
+        ),
+        "a PAN's 5th letter is the name's initial (a proprietor's surname's)": (
+            "UPDATE clients SET name = 'Z' || name"
+            " WHERE id = (SELECT min(id::text)::uuid FROM clients WHERE name LIKE '% HUF')"
         ),
         "s.73 and s.74 notices are for FY 2023-24 or earlier (s.74A from FY 2024-25)": (
             "UPDATE proceedings SET financial_years = '{2024-25}'"

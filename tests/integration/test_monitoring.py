@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from gstjobs.jobs import JOBS
+from gstjobs.ops import doctor
 from tests.conftest import url_text
 from tests.support import factory
 
@@ -119,6 +122,26 @@ def test_doctor_findings_are_triggered_and_cleared(cli: Any, engine: Engine) -> 
     assert cli("pause", "deliver", "--reason", "provider maintenance").code == 0
     paused = cli("doctor", "--json").json()
     assert any(f["fix"] == "gstjobs resume deliver" for f in paused["findings"])
+
+
+def test_doctor_says_how_it_knows_the_embedded_server_runs_unattended(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def embedded_finding() -> str:
+        with engine.connect() as conn:
+            found = doctor.examine(
+                conn, JOBS, ZoneInfo("Asia/Kolkata"), host_now=datetime.now(UTC), embedded=True
+            )
+        (finding,) = [f for f in found if f.subject == "database"]
+        return finding.line()
+
+    monkeypatch.setattr(doctor.os, "isatty", lambda fd: False)
+    monkeypatch.delenv("INVOCATION_ID", raising=False)
+    piped = embedded_finding()
+    assert "no terminal on standard input" in piped and "systemd" not in piped
+    assert "docs/operations.md#4-the-settings-file" in piped
+    monkeypatch.setenv("INVOCATION_ID", "0123abcd")
+    assert "under systemd" in embedded_finding()
 
 
 # ---------------------------------------------------------------- prune

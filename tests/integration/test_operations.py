@@ -3,8 +3,12 @@ several hosts at once, and shards."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +18,7 @@ from sqlalchemy.engine import URL
 
 from gstjobs import slots
 from gstjobs.jobs import JOBS, find
+from gstjobs.ops import rundue
 from tests.conftest import clean_env, url_text
 from tests.support import factory
 
@@ -231,3 +236,97 @@ def test_shards_cover_every_practice_exactly_once(engine: Engine, cli: Any) -> N
     assert shards == {"0/3", "1/3", "2/3"}
     bad = cli("run", "sla-check", "--shard", "3/3")
     assert bad.code == 2 and "--shard" in bad.stderr
+
+
+@contextmanager
+def _held_run(
+    engine: Engine, db_url: URL, tmp_path: Any, practice: Any, *args: str
+) -> Iterator[None]:
+    """A real ``run sla-check`` (``args`` added) waiting on a new overdue task of
+    ``practice``, its row locked by another session, so the run holds its job lock
+    meanwhile; on exit the row is let go and the run must succeed."""
+    with engine.begin() as conn:
+        task = factory.task(conn, practice, due=_now(engine) - timedelta(days=1))
+    env = clean_env(
+        {
+            "DATABASE_URL": url_text(db_url),
+            "GSTJOBS_DATA_DIR": str(tmp_path),
+            "GSTJOBS_LOCK_TIMEOUT": "60",
+        }
+    )
+    holder = engine.connect()
+    holder.begin()
+    holder.execute(text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": task})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gstjobs", "run", "sla-check", "--json", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        waiting = None
+        while waiting is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with engine.connect() as conn:
+                waiting = conn.execute(
+                    text(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND application_name LIKE 'gstjobs%'"
+                    )
+                ).first()
+        assert waiting is not None, proc.communicate(timeout=60)
+        yield
+    finally:
+        holder.rollback()
+        holder.close()
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and json.loads(out)["status"] == "success", err
+
+
+def test_a_shard_and_an_unsharded_run_of_a_job_exclude_each_other(
+    engine: Engine, db_url: URL, tmp_path: Any, cli: Any
+) -> None:
+    """An unsharded run covers every shard's practices, so it and any shard of the same
+    job run one at a time (the loser records skipped, exits 0); shards of one N do not."""
+    with engine.begin() as conn:
+        practice = factory.tenant(conn)
+    mine, other = f"{practice.int % 2}/2", f"{1 - practice.int % 2}/2"
+
+    def outcome(*args: str) -> str:
+        run = cli("run", "sla-check", "--json", *args)
+        assert run.code == 0, run.stderr
+        status: str = run.json()["status"]
+        return status
+
+    with _held_run(engine, db_url, tmp_path, practice):
+        assert outcome("--shard", "0/1") == "skipped"
+        assert outcome("--shard", other) == "skipped"
+    with _held_run(engine, db_url, tmp_path, practice, "--shard", mine):
+        assert outcome() == "skipped"
+        assert outcome("--shard", mine) == "skipped"
+        assert outcome("--shard", other) == "success"  # shards of one N side by side
+    with engine.connect() as conn:
+        skipped = conn.execute(
+            text(
+                "SELECT count(*) FROM job_runs WHERE status = 'skipped' AND blocked_by IS NOT NULL"
+            )
+        ).scalar_one()
+    assert skipped == 4  # each skip names the run in its way
+
+
+def test_the_first_run_due_of_a_fresh_install_runs_what_the_docs_say(engine: Engine) -> None:
+    """docs/operations.md: enabled at 14:07 the first run-due sends that morning's
+    reminders and digest; enabled before the first daily slot it does not."""
+    wednesday = datetime(2026, 11, 25, tzinfo=IST)
+    with engine.connect() as conn:
+        late, _ = rundue.plan(conn, JOBS, IST, wednesday.replace(hour=14, minute=7))
+        early, _ = rundue.plan(conn, JOBS, IST, wednesday.replace(hour=5, minute=7))
+    daily = {"health-check", "limitation-watch", "hearing-reminders", "deadline-alerts"}
+    others = {"sla-check", "deliver", "prune", "analytics-snapshot"}
+    assert {d.spec.cli_name for d in late} == daily | others
+    assert {d.spec.cli_name for d in early} == others
+    (snapshot,) = [d for d in early if d.spec.cli_name == "analytics-snapshot"]
+    assert snapshot.as_of == datetime(2026, 11, 24, 23, 59, tzinfo=IST)  # Tuesday's

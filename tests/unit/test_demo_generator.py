@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gstjobs.demo.calendar import (
+    EARLIEST_ANCHOR,
     IST,
+    LATEST_ANCHOR,
+    LOOKBACK,
     Calendar,
     barred_fy,
     gstr9_due,
@@ -21,7 +24,7 @@ from gstjobs.demo.calendar import (
 )
 from gstjobs.demo.generator import COLUMNS, client_name, practice
 from gstjobs.demo.identity import gstin_check_char, gstin_for, pan
-from gstjobs.demo.vocabulary import ENTITY_TYPES, FORUMS, STATES
+from gstjobs.demo.vocabulary import ENTITY_TYPES, FORUMS, GSTR_2B_FROM_FY, STATES
 
 CAL = Calendar(national_holidays(2000, 2200), frozenset({("27", date(2026, 12, 2))}))
 TENANT = UUID(int=1)
@@ -36,10 +39,12 @@ def test_a_published_gstin_validates_and_ours_carry_the_pan_status() -> None:
     assert gstin_check_char("27AAPFU0939F1Z") == "V"  # a published, valid GSTIN
     rng = random.Random(3)
     for entity in ENTITY_TYPES:
-        _, initial = client_name(rng, entity)
+        name, initial = client_name(rng, entity)
         number = pan(rng, entity.pan_letter, initial)
         value = gstin_for("33", number, 2)
         assert value[5] == entity.pan_letter and value[6] == initial
+        # the surname's initial for a proprietor, the name's for everyone else (an HUF too)
+        assert initial == (name.rsplit(" ", 1)[1][0] if entity.pan_letter == "P" else name[0])
         assert value[:2] == "33" and value[12:14] == "2Z"
         assert gstin_check_char(value[:14]) == value[14]
 
@@ -103,11 +108,17 @@ def test_the_same_seed_and_moment_give_the_same_rows() -> None:
 @settings(max_examples=30, deadline=None)
 @given(
     st.integers(0, 2**32),
-    st.datetimes(datetime(2000, 1, 1), datetime(2199, 12, 1), timezones=st.just(UTC)),
+    st.datetimes(
+        datetime.combine(EARLIEST_ANCHOR, time(0, 0)),
+        datetime.combine(LATEST_ANCHOR, time(18, 0)),
+        timezones=st.just(UTC),
+    ),
     st.integers(1, 120),
 )
 def test_any_moment_gives_consistent_rows(seed: int, now: datetime, tasks: int) -> None:
     rows = practice(random.Random(seed), now, 1, TENANT, tasks, CAL)
+    for fys in _column(rows["proceedings"], "proceedings", "financial_years"):
+        assert all("2020-21" <= fy <= "2023-24" for fy in fys or ())  # type: ignore[attr-defined]
     assert len(rows["tasks"]) == tasks and rows["cases"]
     assert sum(t[COLUMNS["tasks"].index("case_id")] is not None for t in rows["tasks"]) >= len(
         rows["cases"]
@@ -128,3 +139,22 @@ def test_any_moment_gives_consistent_rows(seed: int, now: datetime, tasks: int) 
         assert isinstance(when, datetime) and when.astimezone(IST).weekday() < 5
     for issued in _column(rows["proceedings"], "proceedings", "issue_date"):
         assert isinstance(issued, date) and issued <= now.astimezone(IST).date()
+
+
+def test_the_supported_moments_keep_every_notice_in_the_demos_law() -> None:
+    """At the earliest moment the oldest notice (at most LOOKBACK back) is issued in
+    FY 2021-22, so even a fallback FY is one with GSTR-2B; at the latest a s.73 SCN for
+    FY 2023-24 may still issue."""
+    assert date(GSTR_2B_FROM_FY + 1, 4, 1) + LOOKBACK <= EARLIEST_ANCHOR
+    assert scn_last_date(2023, "73") == LATEST_ANCHOR
+    now = datetime.combine(EARLIEST_ANCHOR, time(10, 0), IST)
+    oldest = min(
+        issued
+        for seed in range(40)
+        for issued in _column(
+            practice(random.Random(seed), now, 0, TENANT, 40, CAL)["proceedings"],
+            "proceedings",
+            "issue_date",
+        )
+    )
+    assert isinstance(oldest, date) and now.date() - LOOKBACK <= oldest

@@ -200,6 +200,17 @@ def test_every_link_between_pages_resolves() -> None:
     assert broken == []
 
 
+def test_every_page_the_program_points_to_exists() -> None:
+    """A fix line or message that says "see docs/….md#…" names a real page and heading."""
+    broken = []
+    for source in sorted((ROOT / "gstjobs").rglob("*.py")):
+        for path, anchor in re.findall(r"\b(docs/[\w.-]+\.md)(?:#([\w-]+))?", source.read_text()):
+            page = ROOT / path
+            if not page.exists() or (anchor and anchor not in _anchors(page.read_text())):
+                broken.append((source.relative_to(ROOT).as_posix(), f"{path}#{anchor}"))
+    assert broken == []
+
+
 def test_the_readme_lists_every_page_of_docs() -> None:
     for page in DOCS:
         assert f"]({page})" in README, f"README's table of contents misses {page}"
