@@ -32,6 +32,8 @@ FROM automation_rules r
 CROSS JOIN LATERAL jsonb_array_elements(r.actions) WITH ORDINALITY AS x (a, ord)
 WHERE r.is_active;
 
+ANALYZE f_rules, f_actions;
+
 -- The pending events, each with its task and case within its own practice.
 CREATE TEMP TABLE f_events ON COMMIT DROP AS
 SELECT e.id AS event_id, e.tenant_id, e.event_type, e.entity_type, e.dedup_key, e.payload,
@@ -198,6 +200,8 @@ SELECT r.event_id, r.rule_id, r.pos,
        jsonb_build_object('recipients', count(r.user_id), 'queued', count(r.user_id))
 FROM recipients r
 GROUP BY r.event_id, r.rule_id, r.pos;
+
+ANALYZE f_done;
 
 -- one log row per execution, then the events are processed
 INSERT INTO automation_logs (tenant_id, rule_id, rule_name, trigger_event, status,
