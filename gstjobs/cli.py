@@ -253,7 +253,8 @@ def read_invocation(args: list[str]) -> Invocation:
     job = params.get("job")
     return Invocation(
         tuple(path),
-        bool(params.get("json_")),
+        # An unknown option stops click's parsing before a later --json is read.
+        bool(params.get("json_")) or "--json" in args,
         bool(params.get("verbose")),
         job if isinstance(job, str) else None,
     )
