@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -108,8 +109,10 @@ for module in (
     module.register(app)
 
 
-def _version(value: bool) -> None:
-    if value:
+def _version(ctx: typer.Context, value: bool) -> None:
+    # Not while the boundary only reads the command line (resilient parsing): it would
+    # print the version twice.
+    if value and not ctx.resilient_parsing:
         typer.echo(f"gstjobs {__version__}")
         raise typer.Exit()
 
@@ -164,13 +167,20 @@ GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose", "--json")
 GLOBAL_WITH_VALUE = ("--env-file", "--database-url")
 
 
+@cache
+def click_command() -> Any:
+    """The click command tree Typer builds from ``app``: built once per process (each
+    build inspects every command's signature, about 50 ms of start-up)."""
+    return typer.main.get_command(app)
+
+
 def hoist_globals(args: Sequence[str]) -> list[str]:
     """Global options given after the command, moved before it (``gstjobs run x -q``).
 
     Read with the commands' own option tables, so the value of an option (``--tenant
     -v``) is never mistaken for a flag. ``--json`` stays where it is (every command has
     its own)."""
-    command: Any = typer.main.get_command(app)
+    command: Any = click_command()
     front: list[str] = []
     rest: list[str] = []
     i, inside = 0, False
@@ -228,7 +238,7 @@ class Invocation:
 def read_invocation(args: list[str]) -> Invocation:
     params: dict[str, object] = {}
     path: list[str] = []
-    command: Any = typer.main.get_command(app)
+    command: Any = click_command()
     rest, parent = list(args), None
     try:
         while True:
@@ -247,7 +257,7 @@ def read_invocation(args: list[str]) -> Invocation:
     except Exception:  # an unparseable line: read below, plainly
         log.debug("could not read the command line", exc_info=True)
     if not path:  # e.g. an unknown option before the command: find the command word
-        names = getattr(typer.main.get_command(app), "commands", {})
+        names = getattr(click_command(), "commands", {})
         word = next((a for a in args if a in names), None)
         return Invocation((word,) if word else (), "--json" in args, False)
     job = params.get("job")
@@ -273,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
     how = read_invocation(args)
-    command = typer.main.get_command(app)
+    command = click_command()
     try:
         result = command.main(args, prog_name="gstjobs", standalone_mode=False)
         return result if isinstance(result, int) else 0

@@ -150,7 +150,9 @@ def test_command_line_database_url_wins(cli: Any, db_url: URL) -> None:
 
 
 def test_version_and_help(cli: Any) -> None:
-    assert cli("--version").stdout.startswith("gstjobs ")
+    version = cli("--version")
+    assert version.code == 0
+    assert version.stdout.startswith("gstjobs ") and len(version.stdout.splitlines()) == 1
     helped = cli("--help")
     assert helped.code == 0
     for command in ("run", "status", "history", "db", "demo"):
