@@ -213,7 +213,9 @@ _ADDRESS = re.compile(r"[^@\s<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 def _email(env: Mapping[str, str], name: str) -> str:
     raw = _raw(env, name)
     _, address = parseaddr(raw)
-    if not raw or not _ADDRESS.fullmatch(address):
+    # parseaddr reads the first address and ignores the rest: a line break would carry
+    # a header of its own into every message ("...\nBcc: someone").
+    if not raw or not _ADDRESS.fullmatch(address) or any(ord(c) < 32 or ord(c) == 127 for c in raw):
         raise ConfigError(
             f"{name} must be the sender's email address (e.g. reminders@yourfirm.in) "
             f"when SMTP_HOST is set, got {_shown(raw)}."

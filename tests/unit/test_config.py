@@ -57,6 +57,8 @@ def test_command_line_url_wins_over_environment() -> None:
         ({"SMTP_HOST": "mail", "SMTP_FROM": "a@b.in", "SMTP_TIMEOUT": "1e12"}, "SMTP_TIMEOUT"),
         ({"SMTP_HOST": "mail", "SMTP_FROM": "a@b.in", "SMTP_PORT": "99999"}, "SMTP_PORT"),
         ({"SMTP_HOST": "mail", "SMTP_FROM": "notanemail"}, "email address"),
+        ({"SMTP_HOST": "mail", "SMTP_FROM": "a@b.in\nBcc: x@y.in"}, "email address"),
+        ({"SMTP_HOST": "mail", "SMTP_FROM": "Firm <a@b.in>\r\nX-Evil: 1"}, "email address"),
         ({"GSTJOBS_TIMEZONE": "A/" + "b" * 298}, "GSTJOBS_TIMEZONE"),
         ({"GSTJOBS_TIMEZONE": "IST"}, "Asia/Kolkata"),
         ({"GSTJOBS_TIMEZONE": "+05:30"}, "Asia/Kolkata"),
