@@ -56,6 +56,14 @@ def _blocked_run(engine: Engine, db_url: URL) -> tuple[subprocess.Popen[str], An
         env=clean_env({"DATABASE_URL": url_text(db_url)}),
     )
     _wait_for(engine, "SELECT id FROM job_runs WHERE status = 'running'")
+    # ... and is inside its work, waiting on our row lock (not still starting up): what
+    # the callers then do (a signal, a second run) must meet a run that is blocked.
+    _wait_for(
+        engine,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+        timeout=60,
+    )
     return proc, holder
 
 
