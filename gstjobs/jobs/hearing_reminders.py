@@ -34,14 +34,18 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from gstjobs.core import JobContext, Results
+from gstjobs.limitation.adjournments import adjournments
 from gstjobs.notify.delivery import send_own
 from gstjobs.notify.outbox import per_channel
 
 JOB_NAME = "send-hearing-reminders"
 TEMPLATE = "hearing_reminder"
 
+ADJOURNMENTS = adjournments("p.id", "h.case_id", "h.tenant_id", hearings_before="h.hearing_date")
+"""Those before this hearing: its reminder speaks of the adjournments so far."""
+
 QUEUE_REMINDERS = text(
-    """
+    f"""
     WITH local AS (
         SELECT tn.id AS tenant_id, tn.timezone,
                (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
@@ -130,17 +134,7 @@ QUEUE_REMINDERS = text(
         -- where none is recorded either way, the case's Adjourned hearings, as the
         -- limitation watch counts them.
         CROSS JOIN LATERAL (
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM proceeding_events e
-                                     WHERE e.proceeding_id = p.id
-                                       AND e.kind IN ('ADJOURNMENT_GRANTED',
-                                                      'ADJOURNMENT_REFUSED'))
-                        THEN (SELECT count(*) FROM proceeding_events e
-                              WHERE e.proceeding_id = p.id AND e.kind = 'ADJOURNMENT_GRANTED'
-                                AND e.sought_by = 'taxpayer')
-                        ELSE (SELECT count(*) FROM hearings a
-                              WHERE a.case_id = h.case_id AND a.tenant_id = h.tenant_id
-                                AND a.status = 'Adjourned' AND a.hearing_date < h.hearing_date)
-                   END AS n
+            SELECT {ADJOURNMENTS} AS n
         ) AS adj
         -- Who appears: the hearing's representative, else the proceeding's, else the
         -- case's assigned advocate (the first of them who is an active user).
@@ -177,7 +171,7 @@ QUEUE_REMINDERS = text(
         ) AS r
         JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
     ), candidates AS (
-        {CANDIDATES}
+        {per_channel("recipients")}
     ), queued AS (
         INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
                                    run_id, urgency)
@@ -195,7 +189,7 @@ QUEUE_REMINDERS = text(
     SELECT (SELECT count(*) FROM found) AS hearings,
            (SELECT count(*) FROM candidates) AS candidates,
            (SELECT count(*) FROM queued) AS queued
-    """.replace("{CANDIDATES}", per_channel("recipients"))
+    """
 )
 
 

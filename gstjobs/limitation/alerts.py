@@ -36,6 +36,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from gstjobs.limitation.adjournments import adjournments
 from gstjobs.notify.outbox import per_channel
 
 TEMPLATE = "limitation_alert"
@@ -168,17 +169,7 @@ KEYS = text(
         LEFT JOIN limitation_rule_settings s
           ON s.tenant_id = p.tenant_id AND s.rule_id = r.rule_id
         CROSS JOIN LATERAL (
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM proceeding_events e
-                                     WHERE e.proceeding_id = p.id
-                                       AND e.kind IN ('ADJOURNMENT_GRANTED',
-                                                      'ADJOURNMENT_REFUSED'))
-                        THEN (SELECT count(*) FROM proceeding_events e
-                              WHERE e.proceeding_id = p.id AND e.kind = 'ADJOURNMENT_GRANTED'
-                                AND e.sought_by = 'taxpayer')
-                        ELSE (SELECT count(*) FROM hearings h
-                              WHERE h.case_id = p.case_id AND h.tenant_id = p.tenant_id
-                                AND h.status = 'Adjourned')
-                   END AS count
+            SELECT {adjournments("p.id", "p.case_id", "p.tenant_id")} AS count
         ) AS n
         WHERE p.tenant_id = ANY(:tenants) AND p.status = 'open'
           AND p.id IN (SELECT t.proceeding_id FROM limitation_todo t)
