@@ -394,3 +394,63 @@ def test_a_closed_matter_raises_nothing_and_its_old_flags_are_cleared(
         )
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM automation_events")).scalar_one() == 2
+
+
+def case_closed(engine: Engine, *tasks: UUID) -> list[bool]:
+    with engine.connect() as conn:
+        got = dict(
+            conn.execute(
+                text("SELECT id, case_closed FROM tasks WHERE id = ANY(:ids)"), {"ids": list(tasks)}
+            ).all()
+        )
+    return [got[t] for t in tasks]
+
+
+def test_tasks_know_whether_their_matter_is_closed_whoever_writes(engine: Engine) -> None:
+    """``tasks.case_closed`` (migration 015) follows the case in the same transaction:
+    closing and reopening, a task inserted into a closed matter, a task moved between
+    matters, and a value written by hand (replaced by the true one)."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        a, b = factory.case(conn, t), factory.case(conn, t)
+        in_a = factory.task(conn, t, due=AS_OF, case_id=a)
+        in_b = factory.task(conn, t, due=AS_OF, case_id=b)
+        loose = factory.task(conn, t, due=AS_OF)
+    assert case_closed(engine, in_a, in_b, loose) == [False, False, False]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'Closed' WHERE id = :id"), {"id": a})
+        assert case_closed(engine, in_a, in_b) == [False, False]  # another transaction
+        late = factory.task(conn, t, due=AS_OF, case_id=a)
+        inside = conn.execute(
+            text("SELECT case_closed FROM tasks WHERE id = ANY(:ids) ORDER BY id = :late"),
+            {"ids": [in_a, late], "late": late},
+        ).scalars()
+        assert list(inside) == [True, True]  # seen inside the closing transaction
+    assert case_closed(engine, in_a, late, in_b) == [True, True, False]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE tasks SET case_id = :a WHERE id = :id"), {"a": a, "id": in_b})
+        conn.execute(text("UPDATE tasks SET case_id = :b WHERE id = :id"), {"b": b, "id": late})
+        conn.execute(text("UPDATE tasks SET case_closed = true WHERE id = :id"), {"id": loose})
+    assert case_closed(engine, in_b, late, loose) == [True, False, False]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'Active' WHERE id = :id"), {"id": a})
+    assert case_closed(engine, in_a, in_b, late) == [False, False, False]
+
+
+def test_a_reopened_matter_is_watched_again(engine: Engine, settings: Settings) -> None:
+    """Closed, its past-due task is left alone tick after tick; reopened, the next tick
+    flags it and raises its event."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        matter = factory.case(conn, t)
+        task = factory.task(conn, t, due=AS_OF - timedelta(days=3), case_id=matter)
+        conn.execute(text("UPDATE cases SET status = 'Closed' WHERE id = :id"), {"id": matter})
+    for minutes in (0, 15):
+        tick = run_job(settings, "sla-check", as_of=AS_OF + timedelta(minutes=minutes))
+        assert (tick.results["newlyOverdue"], tick.results["overdueTasks"]) == (0, 0)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'Active' WHERE id = :id"), {"id": matter})
+    tick = run_job(settings, "sla-check", as_of=AS_OF + timedelta(minutes=30))
+    assert (tick.results["newlyOverdue"], tick.results["overdueTasks"]) == (1, 1)
+    assert flags(engine, task).is_overdue
+    assert [e.entity_id for e in events(engine, "task_overdue")] == [task]
