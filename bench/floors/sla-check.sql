@@ -3,8 +3,7 @@
 --   psql -X -q -v ON_ERROR_STOP=1 -1 -v as_of=AS_OF -v grace_minutes=15 -v run_id=0 \
 --        -f bench/floors/sla-check.sql
 -- Flags (clear, overdue, SLA) with their events and audit rows, then the rules engine's
--- writes (_engine.sql). Default SLA hours as gstjobs.sla.DEFAULT_SLA_HOURS. A closed
--- matter's tasks are known by tasks.case_closed (kept by triggers, migration 015).
+-- writes (_engine.sql). Default SLA hours as gstjobs.sla.DEFAULT_SLA_HOURS.
 
 CREATE TEMP TABLE params ON COMMIT DROP AS
 SELECT CAST(:'as_of' AS timestamptz) AS as_of,
@@ -30,10 +29,11 @@ WITH candidate AS (
     UNION
     SELECT t.id FROM tasks t WHERE t.sla_breached
     UNION
-    SELECT t.id FROM tasks t WHERE (t.is_overdue OR t.sla_breached) AND t.case_closed
+    SELECT t.id FROM cases c JOIN tasks t ON t.case_id = c.id AND t.tenant_id = c.tenant_id
+    WHERE c.status = 'Closed' AND (t.is_overdue OR t.sla_breached)
 ), k AS (
     SELECT t.id,
-           t.case_closed AS closed,
+           coalesce(c.status = 'Closed', false) AS closed,
            t.status NOT IN ('Completed', 'Cancelled') AS open,
            t.due_date < (SELECT threshold FROM params) AND isfinite(t.due_date) AS past_due,
            t.status = 'Pending' AND t.started_at IS NULL AND t.due_date IS NULL
@@ -45,6 +45,7 @@ WITH candidate AS (
     FROM candidate x
     JOIN tasks t ON t.id = x.id
     JOIN policy p ON p.tenant_id = t.tenant_id AND p.priority = t.priority
+    LEFT JOIN cases c ON c.id = t.case_id
 ), v AS (
     SELECT k.id,
            NOT k.closed AND k.open
@@ -67,7 +68,7 @@ WITH newly AS (
     UPDATE tasks t SET is_overdue = true, overdue_since = (SELECT as_of FROM params)
     WHERE NOT t.is_overdue AND t.status NOT IN ('Completed', 'Cancelled')
       AND t.due_date < (SELECT threshold FROM params) AND isfinite(t.due_date)
-      AND NOT t.case_closed
+      AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND c.status = 'Closed')
     RETURNING t.id, t.tenant_id, t.case_id, t.priority, t.due_date
 ), emitted AS (
     INSERT INTO automation_events (tenant_id, event_type, entity_type, entity_id, dedup_key,
@@ -100,7 +101,7 @@ WITH breached AS (
       AND NOT t.sla_breached AND t.status = 'Pending' AND t.started_at IS NULL
       AND t.due_date IS NULL
       AND t.created_at + make_interval(hours => p.hours) < (SELECT as_of FROM params)
-      AND NOT t.case_closed
+      AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND c.status = 'Closed')
     RETURNING t.id, t.tenant_id, t.case_id, t.priority, t.created_at, p.hours
 ), emitted AS (
     INSERT INTO automation_events (tenant_id, event_type, entity_type, entity_id, dedup_key,

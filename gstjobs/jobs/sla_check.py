@@ -45,16 +45,17 @@ PAST_DUE = "COALESCE(t.due_date < :threshold AND isfinite(t.due_date), false)"
 """A task without a (finite) due date is never overdue (and never leaves a NULL flag)."""
 UNSTARTED = "t.status = 'Pending' AND t.started_at IS NULL AND t.due_date IS NULL"
 """Who can breach an SLA: no one has acted on it, and it has no due date to judge it by."""
-LIVE_CASE = "NOT t.case_closed"
-"""Not a task of a Closed case: ``tasks.case_closed`` is kept by the database's triggers
-(migration 015), so the candidate indexes leave closed matters' tasks out."""
+LIVE_CASE = (
+    "NOT EXISTS (SELECT 1 FROM cases c"
+    " WHERE c.id = t.case_id AND c.tenant_id = t.tenant_id AND c.status = 'Closed')"
+)
 
 # A flag stays while its task still qualifies at as_of, or when a run at a later moment
 # set it (a run with a past --as-of must never undo what later runs saw); a closed
 # matter's flags go whatever the moment.
-STILL_OVERDUE = f"({LIVE_CASE} AND {OPEN} AND ({PAST_DUE} OR t.overdue_since > :as_of))"
+STILL_OVERDUE = f"(NOT k.closed AND {OPEN} AND ({PAST_DUE} OR t.overdue_since > :as_of))"
 STILL_BREACHED = (
-    f"({LIVE_CASE} AND {UNSTARTED} AND (t.created_at + make_interval(hours => p.hours) < :as_of"
+    f"(NOT k.closed AND {UNSTARTED} AND (t.created_at + make_interval(hours => p.hours) < :as_of"
     " OR t.sla_breached_at > :as_of))"
 )
 
@@ -72,9 +73,21 @@ CLEAR_FLAGS = text(
         SELECT t.id FROM tasks t
         WHERE t.tenant_id = ANY(:tenants) AND t.sla_breached
         UNION
-        SELECT t.id FROM tasks t
-        WHERE t.tenant_id = ANY(:tenants) AND (t.is_overdue OR t.sla_breached)
-          AND t.case_closed
+        -- A probe of the flagged tasks' index per closed case (OFFSET 0 keeps it a probe,
+        -- not a hash join that reads every flagged task): no heap read when none is found.
+        SELECT f.id FROM cases c
+        CROSS JOIN LATERAL (
+            SELECT t.id FROM tasks t
+            WHERE t.case_id = c.id AND t.tenant_id = c.tenant_id
+              AND (t.is_overdue OR t.sla_breached)
+            OFFSET 0
+        ) f
+        WHERE c.tenant_id = ANY(:tenants) AND c.status = 'Closed'
+    ), k AS (
+        SELECT t.id, c.status IS NOT DISTINCT FROM 'Closed' AS closed
+        FROM candidate x
+        JOIN tasks t ON t.id = x.id
+        LEFT JOIN cases c ON c.id = t.case_id AND c.tenant_id = t.tenant_id
     )
     UPDATE tasks t
     SET is_overdue = t.is_overdue AND {STILL_OVERDUE},
@@ -82,8 +95,8 @@ CLEAR_FLAGS = text(
         sla_breached = t.sla_breached AND {STILL_BREACHED},
         sla_breached_at = CASE WHEN t.sla_breached AND {STILL_BREACHED}
                                THEN t.sla_breached_at END
-    FROM candidate x, policy p
-    WHERE t.id = x.id AND t.tenant_id = ANY(:tenants)
+    FROM k, policy p
+    WHERE t.id = k.id AND t.tenant_id = ANY(:tenants)
       AND p.tenant_id = t.tenant_id AND p.priority = t.priority
       AND NOT ((NOT t.is_overdue OR {STILL_OVERDUE}) AND (NOT t.sla_breached OR {STILL_BREACHED}))
     """
