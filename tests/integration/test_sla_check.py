@@ -394,3 +394,43 @@ def test_a_closed_matter_raises_nothing_and_its_old_flags_are_cleared(
         )
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM automation_events")).scalar_one() == 2
+
+
+def test_a_reopened_matter_is_watched_again(engine: Engine, settings: Settings) -> None:
+    """Closed, its past-due task is left alone tick after tick; reopened, the next tick
+    flags it and raises its event."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        matter = factory.case(conn, t)
+        task = factory.task(conn, t, due=AS_OF - timedelta(days=3), case_id=matter)
+        conn.execute(text("UPDATE cases SET status = 'Closed' WHERE id = :id"), {"id": matter})
+    for minutes in (0, 15):
+        tick = run_job(settings, "sla-check", as_of=AS_OF + timedelta(minutes=minutes))
+        assert (tick.results["newlyOverdue"], tick.results["overdueTasks"]) == (0, 0)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'Active' WHERE id = :id"), {"id": matter})
+    tick = run_job(settings, "sla-check", as_of=AS_OF + timedelta(minutes=30))
+    assert (tick.results["newlyOverdue"], tick.results["overdueTasks"]) == (1, 1)
+    assert flags(engine, task).is_overdue
+    assert [e.entity_id for e in events(engine, "task_overdue")] == [task]
+
+
+def test_a_task_added_while_its_matter_is_reopened_is_watched(
+    engine: Engine, settings: Settings
+) -> None:
+    """Whether a matter is closed is read from ``cases`` at each run, never remembered
+    on the task: a copy kept by triggers (tried, reverted) went stale when a task was
+    added while another transaction reopened its matter, and the task was never flagged."""
+    with engine.begin() as conn:
+        t = factory.tenant(conn)
+        matter = factory.case(conn, t, status="Closed")
+    with engine.connect() as reopen:
+        tx = reopen.begin()
+        reopen.execute(text("UPDATE cases SET status = 'Active' WHERE id = :id"), {"id": matter})
+        with engine.begin() as conn:
+            task = factory.task(conn, t, due=AS_OF - timedelta(days=3), case_id=matter)
+        tx.commit()
+    for minutes in (0, 15):
+        run_job(settings, "sla-check", as_of=AS_OF + timedelta(minutes=minutes))
+    assert flags(engine, task).is_overdue
+    assert [e.entity_id for e in events(engine, "task_overdue")] == [task]
