@@ -321,15 +321,13 @@ def main(argv: list[str] | None = None) -> int:
 def _database_error(exc: Exception) -> tuple[str, int] | None:
     """A driver error's one line and exit code: 69 when the database is out of reach,
     1 when a statement ran out of time or failed; None for anything else."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import DBAPIError
 
-    from gstjobs.db import describe
+    from gstjobs.db import describe, is_link_error
 
     if not isinstance(exc, DBAPIError):
         return None
-    timed_out = getattr(exc.orig, "sqlstate", None) in ("57014", "55P03")
-    lost = isinstance(exc, OperationalError | InterfaceError) and not timed_out
-    return describe(exc), DatabaseUnavailable.exit_code if lost else 1
+    return describe(exc), DatabaseUnavailable.exit_code if is_link_error(exc) else 1
 
 
 def _traceback(how: Invocation) -> None:

@@ -241,6 +241,23 @@ def describe(exc: BaseException) -> str:
         )
     if sqlstate == "57014" and "statement timeout" in str(orig):
         return "a statement ran longer than the run's statement_timeout and was cancelled"
-    if is_connection_lost(exc) or isinstance(exc, OperationalError | InterfaceError):
+    if sqlstate == "40P01":
+        return (
+            "deadlock with another session; the server rolled this transaction back "
+            "(nothing of it was written): run it again"
+        )
+    if is_link_error(exc):
         return f"lost the connection to the database: {first_line(exc)}"
     return first_line(exc)
+
+
+def is_link_error(exc: BaseException) -> bool:
+    """The database is out of reach: the connection broke, could not be made, or the
+    server is shutting down. A deadlock, a cancel or a serialization failure is also an
+    OperationalError to the driver, but the server answered: those are not."""
+    if is_connection_lost(exc):
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))

@@ -255,3 +255,41 @@ def test_an_infinite_due_date_is_no_due_date(engine: Engine, cli: Any) -> None:
     result = cli(*RUN)
     assert result.code == 0, result.stderr
     assert result.json()["results"]["newlyOverdue"] == 1
+
+
+def test_a_deadlock_is_named_as_one_and_is_not_an_unreachable_database(engine: Engine) -> None:
+    """The driver calls a deadlock an OperationalError, as it does a broken link: it must
+    read as a deadlock (run again), exit 1, not "lost the connection" and exit 69."""
+    import threading
+
+    from sqlalchemy.exc import DBAPIError
+
+    from gstjobs.cli import _database_error
+
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE pair (id int PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO pair VALUES (1), (2)"))
+    caught: list[Exception] = []
+
+    def cross(first: int, second: int, ready: threading.Barrier) -> None:
+        with engine.connect() as conn:
+            try:
+                with conn.begin():
+                    conn.execute(text("UPDATE pair SET id = id WHERE id = :i"), {"i": first})
+                    ready.wait(timeout=30)
+                    conn.execute(text("UPDATE pair SET id = id WHERE id = :i"), {"i": second})
+            except DBAPIError as exc:
+                caught.append(exc)
+
+    ready = threading.Barrier(2)
+    threads = [threading.Thread(target=cross, args=(a, b, ready)) for a, b in ((1, 2), (2, 1))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert len(caught) == 1, caught  # the server broke the cycle by failing one side
+    described = _database_error(caught[0])
+    assert described is not None
+    line, code = described
+    assert code == 1
+    assert line.startswith("deadlock with another session") and "run it again" in line
