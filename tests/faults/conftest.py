@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from tests.conftest import CliResult, clean_env, url_text
+from tests.conftest import AT_ANY_HOUR, CliResult, clean_env, url_text
 from tests.faults.values import World
 
 LONG = bool(os.environ.get("GSTJOBS_FAULTS"))
@@ -141,6 +141,7 @@ def fuzz(
             "DATABASE_URL": url_text(url),
             "GSTJOBS_DATA_DIR": str(directory / "data"),
             "XDG_DATA_HOME": str(directory / "xdg"),
+            **AT_ANY_HOUR,  # a case may set its own quiet hours
         },
     )
     loaded = run(["demo", "--tenants", "2", "--tasks-per-tenant", "12", "--json"])

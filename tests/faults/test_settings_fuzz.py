@@ -73,12 +73,19 @@ class Settings:
         p.text(repr(self))
 
     def queue_messages(self) -> None:
-        """One email and one WhatsApp message due now, so delivery settings are used."""
+        """One email and one WhatsApp message due now, so delivery settings are used;
+        urgent, so a quiet-hours setting never holds them whatever the hour."""
         engine = create_engine(self.fuzz.url, poolclass=NullPool)
         with engine.begin() as conn:
             for user, channel in ((self.email_user, "email"), (self.whatsapp_user, "whatsapp")):
                 queue(
-                    conn, self.tenant, user, "hearing_reminder", hearing_payload(), channel=channel
+                    conn,
+                    self.tenant,
+                    user,
+                    "hearing_reminder",
+                    hearing_payload(),
+                    channel=channel,
+                    urgency=2,
                 )
         engine.dispose()
 

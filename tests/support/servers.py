@@ -235,15 +235,17 @@ def queue(
     *,
     channel: str = "email",
     key: str | None = None,
+    urgency: int = 0,
 ) -> int:
-    """Put one row in the outbox, as a job would."""
+    """Put one row in the outbox, as a job would (``urgency`` 2 passes quiet hours)."""
     from sqlalchemy import text
 
     return int(
         conn.execute(
             text(
                 "INSERT INTO notifications (tenant_id, user_id, channel, template, payload, "
-                "dedup_key) VALUES (:t, :u, :c, :tpl, CAST(:p AS jsonb), :k) RETURNING id"
+                "dedup_key, urgency) VALUES (:t, :u, :c, :tpl, CAST(:p AS jsonb), :k, :urgency) "
+                "RETURNING id"
             ),
             {
                 "t": tenant_id,
@@ -252,6 +254,7 @@ def queue(
                 "tpl": template,
                 "p": json.dumps(payload),
                 "k": key or f"test:{time.monotonic_ns()}",
+                "urgency": urgency,
             },
         ).scalar_one()
     )
