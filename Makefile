@@ -18,8 +18,11 @@ venv: $(STAMP)
 
 ## demo: migrate, load the demo data set, run every job, show status.
 ## Always the embedded PostgreSQL (started and left running; `gstjobs db stop` stops it),
-## or GSTJOBS_DEMO_DATABASE_URL: never an exported DATABASE_URL or one in ./.env.
-DEMO := env DATABASE_URL=$(GSTJOBS_DEMO_DATABASE_URL) $(BIN)/gstjobs
+## or GSTJOBS_DEMO_DATABASE_URL: never an exported DATABASE_URL or one in ./.env. Never a
+## real channel either: SMTP and WhatsApp settings from the shell or ./.env are blanked
+## (the environment wins over the file), so every message goes to the file outbox.
+DEMO := env DATABASE_URL=$(GSTJOBS_DEMO_DATABASE_URL) SMTP_HOST= WHATSAPP_API_URL= \
+	WHATSAPP_PHONE_NUMBER_ID= WHATSAPP_ACCESS_TOKEN= $(BIN)/gstjobs
 demo: venv
 	$(DEMO) demo --reset
 	@# Every job in the registry, in its order (`gstjobs schedule jobs` lists them).

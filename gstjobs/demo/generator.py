@@ -166,7 +166,8 @@ def practice(
     firm = (
         f"{a} {rng.choice(v.FIRM_KINDS)}" if index % 2 else f"{a} & {b} {rng.choice(v.FIRM_KINDS)}"
     )
-    domain = f"{a.lower()}{index}.example.in"
+    # Under the reserved .example TLD (RFC 2606): no demo address can ever be delivered.
+    domain = f"{a.lower()}{index}.example"
     rows["tenants"].append((tenant_id, firm, v.TIMEZONE, founded))
 
     people: dict[str, list[UUID]] = {"admin": [], "advocate": [], "staff": []}

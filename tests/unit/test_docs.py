@@ -3,6 +3,7 @@ the generated CLI reference and every ``gstjobs …`` command line the docs show
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -341,3 +342,34 @@ def test_every_literal_gstjobs_example_parses() -> None:
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_no_page_is_empty(page: str) -> None:
     assert len(PAGES[page].split()) > 50
+
+
+def test_make_demo_never_uses_a_real_channel(tmp_path: Path, monkeypatch: Any) -> None:
+    """`make demo` with SMTP and WhatsApp configured in the shell and in ./.env: the
+    commands make runs see neither channel (every message goes to the file outbox)."""
+    from gstjobs.config import load_env_file
+
+    real = {
+        "SMTP_HOST": "smtp.practice.example",
+        "SMTP_FROM": "reminders@practice.example",
+        "WHATSAPP_API_URL": "https://graph.facebook.com/v21.0",
+        "WHATSAPP_PHONE_NUMBER_ID": "1098765432",
+        "WHATSAPP_ACCESS_TOKEN": "EAAG-secret",
+    }
+    dry = subprocess.run(
+        ["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    line = next(ln for ln in dry.splitlines() if ln.split()[:1] == ["env"] and "demo" in ln)
+    words = shlex.split(line)[1:]
+    program = next(i for i, w in enumerate(words) if "=" not in w)
+    assignments = dict(w.split("=", 1) for w in words[:program])
+    env = {**real, **assignments, "GSTJOBS_DATA_DIR": str(tmp_path)}
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("".join(f"{k}={v}\n" for k, v in real.items()))
+    load_env_file(dotenv, required=True)  # as the command does with ./.env
+    settings = load_settings()
+    assert settings.smtp is None and settings.whatsapp is None
