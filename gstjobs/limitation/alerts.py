@@ -26,7 +26,8 @@ A second statement inserts the new events and, for those alone, queues one
 matter's owner and appearing representative always; the practice's admins from the
 rule's ``admins_from`` day (T-7 for appeals and pre-deposits) and always for a lapse,
 a closing condonation window, a defence or the adjournment cap. Messages queued in
-quiet hours (21:00-08:00 in the practice's zone) wait until 08:00.
+quiet hours (21:00-08:00 in the practice's zone) wait until 08:00, unless the date to
+act on is today or tomorrow: those are urgent (``urgency`` 2) and go at once.
 """
 
 from __future__ import annotations
@@ -200,13 +201,24 @@ FIRE = text(
                'adjournments', f.adjournments)) AS payload,
            jsonb_strip_nulls({_MESSAGE}) AS message,
            c.owner_id, COALESCE(p.representative_id, c.assigned_to) AS representative_id,
-           CASE WHEN extract(hour FROM f.local_now) >= {QUIET_FROM_HOUR}
+           u.urgent,
+           CASE WHEN u.urgent THEN CAST(:as_of AS timestamptz)
+                WHEN extract(hour FROM f.local_now) >= {QUIET_FROM_HOUR}
                 THEN ((f.today + 1) + make_time({QUIET_UNTIL_HOUR}, 0, 0))
                          AT TIME ZONE f.timezone
                 WHEN extract(hour FROM f.local_now) < {QUIET_UNTIL_HOUR}
                 THEN (f.today + make_time({QUIET_UNTIL_HOUR}, 0, 0)) AT TIME ZONE f.timezone
                 ELSE CAST(:as_of AS timestamptz) END AS send_at
     FROM limitation_fire_keys f
+    -- The date to act on (a lapsed date's condonation window) is today or tomorrow: the
+    -- alert goes now, even in quiet hours, not the morning after the date.
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(f.rule_id <> 'PH_ADJOURNMENT_CAP'
+                        AND f.status IN ('open', 'lapsed')
+                        AND (CASE WHEN f.status = 'lapsed' THEN f.outer_date
+                                  ELSE f.due_date END) - f.today BETWEEN 0 AND 1,
+                        false) AS urgent
+    ) AS u
     JOIN proceedings p ON p.id = f.proceeding_id
     JOIN cases c ON c.id = p.case_id AND c.tenant_id = p.tenant_id
     LEFT JOIN limitation_dates d
@@ -230,7 +242,7 @@ EMIT = text(
         ON CONFLICT (tenant_id, event_type, dedup_key) DO NOTHING
         RETURNING tenant_id, event_type, dedup_key
     ), recipients AS (
-        SELECT f.tenant_id, f.dedup_key, f.send_at, u.id AS user_id, u.email, u.phone,
+        SELECT f.tenant_id, f.dedup_key, f.send_at, f.urgent, u.id AS user_id, u.email, u.phone,
                u.whatsapp_opt_in,
                f.message || jsonb_build_object(
                    'roles', to_jsonb(array_agg(DISTINCT r.role ORDER BY r.role))) AS payload
@@ -247,16 +259,16 @@ EMIT = text(
                         AND a.is_active
         ) AS r
         JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
-        GROUP BY f.tenant_id, f.dedup_key, f.send_at, f.message, u.id, u.email, u.phone,
+        GROUP BY f.tenant_id, f.dedup_key, f.send_at, f.urgent, f.message, u.id, u.email, u.phone,
                  u.whatsapp_opt_in
     ), candidates AS (
         {per_channel("recipients")}
     ), queued AS (
         INSERT INTO notifications (tenant_id, user_id, channel, template, payload, dedup_key,
-                                   next_attempt_at, run_id)
+                                   next_attempt_at, run_id, urgency)
         SELECT c.tenant_id, c.user_id, c.channel, CAST(:template AS text), c.payload,
                CAST(:template AS text) || ':' || c.dedup_key || ':' || c.user_id::text,
-               c.send_at, CAST(:run_id AS bigint)
+               c.send_at, CAST(:run_id AS bigint), CASE WHEN c.urgent THEN 2 ELSE 0 END
         FROM candidates c
         ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
         RETURNING 1

@@ -342,3 +342,45 @@ def test_no_file_by_advice_for_a_working_day_already_past(
     text_ = render("limitation_alert", sunday[0].payload, envelope).text
     assert "27-11-2026" not in text_
     assert "the GST portal accepts filings and payments on holidays" in text_
+
+
+def test_an_alert_for_a_date_due_tomorrow_is_not_held_by_quiet_hours(
+    engine: Engine, settings: Settings
+) -> None:
+    """A late-evening run (a catch-up at 22:00 IST): the T-1 alert of an appeal due
+    tomorrow goes at once as urgent; the T-30 alert of another, a month away, waits for
+    08:00 as before."""
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 11, 3),
+            communicated_date=date(2026, 11, 4),
+            tax_cgst=1000,
+        )  # APL01 due 04-02-2027
+        proceeding(
+            conn,
+            m,
+            "ORDER_S73",
+            date(2026, 12, 4),
+            communicated_date=date(2026, 12, 5),
+            tax_cgst=1000,
+        )  # APL01 due 05-03-2027: T-30
+    late = datetime(2027, 2, 3, 22, 0, tzinfo=IST)
+    run_job(settings, "limitation-watch", as_of=late)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT dedup_key, urgency, next_attempt_at FROM notifications "
+                "WHERE template = 'limitation_alert' AND dedup_key LIKE '%APL01_APPEAL:%'"
+            )
+        ).all()
+    tomorrow = [r for r in rows if ":T-1:2027-02-04:" in r.dedup_key]
+    later = [r for r in rows if ":T-30:2027-03-05:" in r.dedup_key]
+    assert tomorrow and later
+    assert {(r.urgency, r.next_attempt_at) for r in tomorrow} == {(2, late)}
+    assert {(r.urgency, r.next_attempt_at) for r in later} == {
+        (0, datetime(2027, 2, 4, 8, 0, tzinfo=IST))
+    }
