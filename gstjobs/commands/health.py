@@ -71,5 +71,7 @@ def health_report(
         sys.stdout.write(result.status_line() + "\n")
         sys.stdout.flush()
         if not app_state.quiet:
-            render.stdout.print(long_output(result))
+            # One line per finding, never folded to the width: a monitor, a script or
+            # cron mail reads a finding per line (a terminal wraps long lines itself).
+            render.stdout.print(long_output(result), soft_wrap=True)
     raise typer.Exit(result.exit_code)

@@ -62,6 +62,21 @@ def test_health_report_prints_perfdata_a_plugin_parser_reads(cli: Any, engine: E
     assert as_json["perfdata"] == first.split("|")[1].split()
 
 
+def test_health_report_prints_one_line_per_finding_however_narrow(cli: Any, engine: Engine) -> None:
+    """A monitor or a script reads a finding per line: piped output is never folded."""
+    with engine.begin() as conn:
+        factory.tenant(conn)
+    result = cli("health-report", env={"COLUMNS": "40"})
+    assert result.code in (0, 1, 2), result.stderr
+    _, *rest = result.stdout.splitlines()
+    found = cli("health-report", "--json").json()["findings"]
+    assert len(found) >= 1
+    assert len(rest) == len(found) + 1  # each finding, then the database and moment
+    for line, finding in zip(rest, found, strict=False):
+        assert line.split()[0] == finding["level"]
+    assert max(len(line) for line in rest) > 40  # longer than the width, not folded
+
+
 # ---------------------------------------------------------------- Prometheus
 def test_metrics_are_prometheus_text_and_the_textfile_is_written_whole(
     cli: Any, engine: Engine, tmp_path: Any
