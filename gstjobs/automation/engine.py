@@ -284,7 +284,9 @@ def _checked(row: Any) -> LoadedRule:
     conditions: Any = None
     normalised: tuple[dict[str, Any], ...] = ()
     try:
-        conditions = validate_conditions(decode(row.conditions, "conditions"))
+        conditions = validate_conditions(
+            decode(row.conditions, "conditions"), trigger_event=row.trigger_event
+        )
     except RuleError as exc:
         conditions_ok, problem = False, exc.message
     if problem is None:

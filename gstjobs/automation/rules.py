@@ -19,17 +19,15 @@ from typing import Any
 from gstjobs.errors import RuleError
 from gstjobs.notify.templates import TEMPLATES
 
-TRIGGERS = (
-    "task_overdue",
-    "sla_violation",
-    "deadline_approaching",
-    # limitation-watch's events (gstjobs.limitation.alerts): a proceeding, not a task.
+LIMITATION_TRIGGERS = (
     "limitation_approaching",
     "limitation_lapsed",
     "condonation_closing",
     "limitation_defence_found",
     "adjournment_cap_reached",
 )
+"""limitation-watch's events (gstjobs.limitation.alerts): a proceeding, not a task."""
+TRIGGERS = ("task_overdue", "sla_violation", "deadline_approaching", *LIMITATION_TRIGGERS)
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
 ORDERING = ("gt", "gte", "lt", "lte")
 LISTS = ("in", "not_in")
@@ -103,10 +101,56 @@ def _is_number(value: Any) -> bool:
     return math.isfinite(value) and abs(value) < MAX_NUMBER
 
 
-def validate_conditions(conditions: Any, where: str = "conditions") -> dict[str, Any]:
-    """The conditions object, unchanged when valid; RuleError naming the bad field."""
+NUMBER, PRIORITY, ENTITY, TEXT = "number", "priority", "entity", "text"
+_TASK_EVENT = {"task_id": TEXT, "case_id": TEXT, "priority": PRIORITY}
+_LIMITATION_EVENT = {
+    "rule_id": TEXT,
+    "proceeding_id": TEXT,
+    "case_id": TEXT,
+    "fy": TEXT,
+    "threshold": TEXT,
+    "kind": TEXT,
+    "status": TEXT,
+    "due_date": TEXT,
+    "outer_date": TEXT,
+    "days_left": NUMBER,
+    "amount": NUMBER,
+    "adjournments": NUMBER,
+}
+EVENT_FIELDS: dict[str, dict[str, str]] = {
+    "task_overdue": {
+        **_TASK_EVENT,
+        "days_overdue": NUMBER,
+        "hours_overdue": NUMBER,
+        "due_date": TEXT,
+    },
+    "sla_violation": {**_TASK_EVENT, "sla_threshold": NUMBER, "actual_time": NUMBER},
+    "deadline_approaching": {
+        "entity_type": ENTITY,
+        "entity_id": TEXT,
+        "case_id": TEXT,
+        "priority": PRIORITY,
+        "hours_until_due": NUMBER,
+        "due_date": TEXT,
+    },
+    **{trigger: _LIMITATION_EVENT for trigger in LIMITATION_TRIGGERS},
+}
+"""The data each trigger's events carry (what sla-check, deadline-alerts and
+limitation-watch put in ``automation_events.payload``), each field with what it holds:
+a rule naming another field, or testing a field against a value it can never hold,
+would never match (or, with ``ne``/``not_in``, match every event), so it is refused."""
+_VALUES = {PRIORITY: PRIORITIES, ENTITY: ("task", "hearing")}
+
+
+def validate_conditions(
+    conditions: Any, where: str = "conditions", trigger_event: str | None = None
+) -> dict[str, Any]:
+    """The conditions object, unchanged when valid; RuleError naming the bad field.
+    With ``trigger_event``, each field must be one its events carry, tested against
+    values it can hold."""
     if not isinstance(conditions, dict):
         raise RuleError(f"{where} must be a JSON object (got {_show(conditions)})")
+    fields = EVENT_FIELDS.get(trigger_event or "")
     for field, test in conditions.items():
         here = f"{where}.{field}"
         if not field:
@@ -121,7 +165,35 @@ def validate_conditions(conditions: Any, where: str = "conditions") -> dict[str,
                 f"{here} must be a string, number or boolean to match, or an object of "
                 f"operators (got {_show(test)})"
             )
+        if fields is not None:
+            _check_field(here, field, test, trigger_event or "", fields)
     return conditions
+
+
+def _check_field(here: str, field: str, test: Any, trigger: str, fields: Mapping[str, str]) -> None:
+    kind = fields.get(field)
+    if kind is None:
+        raise RuleError(
+            f"{here} is not a field of {trigger} events; use {', '.join(sorted(fields))}"
+        )
+    tests = test.items() if isinstance(test, dict) else [("eq", test)]
+    for op, arg in tests:
+        at = f"{here}.{op}" if isinstance(test, dict) else here
+        if op in ORDERING:
+            if kind != NUMBER:
+                raise RuleError(
+                    f"{at}: {field} is not a number; compare it with eq, ne, in or not_in"
+                )
+            continue
+        for value in arg if op in LISTS else [arg]:
+            if kind == NUMBER and not _is_number(value):
+                raise RuleError(f"{at}: {field} is a number (got {_show(value)})")
+            if kind in _VALUES and value not in _VALUES[kind]:
+                raise RuleError(
+                    f"{at}: {field} is one of {', '.join(_VALUES[kind])} (got {_show(value)})"
+                )
+            if kind == TEXT and not isinstance(value, str):
+                raise RuleError(f"{at}: {field} is text (got {_show(value)})")
 
 
 def _check_operator(where: str, op: str, arg: Any) -> None:
@@ -239,7 +311,7 @@ def validate_rule(rule: Any, where: str = "") -> RuleDraft:
     if not isinstance(name, str) or not name.strip():
         raise RuleError(f"{prefix}name must be a non-empty string (got {_show(name)})")
     trigger = _one_of(f"{prefix}trigger_event", rule.get("trigger_event"), TRIGGERS)
-    conditions = validate_conditions(rule.get("conditions", {}), f"{prefix}conditions")
+    conditions = validate_conditions(rule.get("conditions", {}), f"{prefix}conditions", trigger)
     actions = validate_actions(rule.get("actions"), trigger, f"{prefix}actions")
     is_active = rule.get("is_active", True)
     if not isinstance(is_active, bool):

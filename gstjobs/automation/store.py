@@ -53,7 +53,7 @@ class RuleRow:
 def problem_of(conditions: str, actions: str, trigger_event: str) -> str | None:
     """The validator's message for a stored rule (its JSON as text), or None when it can run."""
     try:
-        validate_conditions(decode(conditions, "conditions"))
+        validate_conditions(decode(conditions, "conditions"), trigger_event=trigger_event)
         validate_actions(decode(actions, "actions"), trigger_event)
     except RuleError as exc:
         return exc.message

@@ -82,6 +82,30 @@ def test_rule_with_unreadable_conditions_fails_once_per_event_of_its_trigger(
     assert count(engine, "notifications") == 0
 
 
+def test_a_misspelt_field_is_refused_not_matched_against_every_event(
+    engine: Engine, settings: Settings
+) -> None:
+    """`ne` on a field no event carries holds for every event: such a rule, stored
+    before the validator knew each trigger's fields, would have notified on every
+    overdue task. It is logged failed, naming the field, and does nothing."""
+    w = setup_tenant(engine)
+    with engine.begin() as conn:
+        bad = factory.rule(
+            conn, w["t"], "task_overdue", {"priorty": {"ne": "Low"}}, NOTIFY_ASSIGNEE
+        )
+        event(conn, w["t"], "task_overdue", w["task"], {"priority": "Low"}, occurred_at=AS_OF)
+    fired = process(engine, settings, AS_OF)
+    overdue = rows(engine, "SELECT id FROM automation_events WHERE event_type = 'task_overdue'")
+    assert fired.executed == fired.failed == len(overdue) >= 1
+    logged = rows(engine, "SELECT rule_id, status, error_message FROM automation_logs")
+    assert {(r.rule_id, r.status) for r in logged} == {(bad, "failed")}
+    assert all(
+        "conditions.priorty is not a field of task_overdue events" in r.error_message
+        for r in logged
+    )
+    assert rows(engine, "SELECT id FROM notifications") == []
+
+
 def test_constraint_violation_fails_only_the_offending_executions(
     engine: Engine, settings: Settings
 ) -> None:

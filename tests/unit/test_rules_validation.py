@@ -72,6 +72,67 @@ def test_bad_conditions_name_the_field(conditions: Any, message: str) -> None:
     assert "\n" not in err.value.message
 
 
+@pytest.mark.parametrize(
+    ("trigger", "conditions", "message"),
+    [
+        # A value the field never holds: the rule would never match.
+        ("sla_violation", {"priority": "Urgent"}, "conditions.priority: priority is one of"),
+        (
+            "task_overdue",
+            {"priority": {"in": ["Critical", "high"]}},
+            'conditions.priority.in: priority is one of Critical, High, Medium, Low (got "high")',
+        ),
+        (
+            "task_overdue",
+            {"days_overdue": "2"},
+            "conditions.days_overdue: days_overdue is a number",
+        ),
+        ("deadline_approaching", {"entity_type": "Hearing"}, "conditions.entity_type: entity_type"),
+        ("task_overdue", {"task_id": {"gt": 3}}, "conditions.task_id.gt: task_id is not a number"),
+        # A misspelt field: never matched, or with ne / not_in matched every event.
+        (
+            "task_overdue",
+            {"days_overdu": {"gte": 2}},
+            "conditions.days_overdu is not a field of task_overdue events; use case_id, "
+            "days_overdue, due_date, hours_overdue, priority, task_id",
+        ),
+        ("sla_violation", {"priorty": {"ne": "Low"}}, "conditions.priorty is not a field of"),
+        # A field of another trigger's events.
+        ("sla_violation", {"days_overdue": {"gte": 2}}, "conditions.days_overdue is not a field"),
+        ("limitation_lapsed", {"priority": "High"}, "conditions.priority is not a field of"),
+    ],
+)
+def test_a_condition_no_event_of_its_trigger_can_meet_is_refused(
+    trigger: str, conditions: dict[str, Any], message: str
+) -> None:
+    validate_conditions(conditions)  # well formed: only the trigger's fields refuse it
+    with pytest.raises(RuleError) as err:
+        validate_conditions(conditions, trigger_event=trigger)
+    assert err.value.message.startswith(message), err.value.message
+    rule = {"name": "r", "trigger_event": trigger, "conditions": conditions}
+    with pytest.raises(RuleError, match=r"^conditions"):
+        validate_rule(
+            {**rule, "actions": [{"type": "create_task", "title": "x", "due_in_hours": 1}]}
+        )
+
+
+@pytest.mark.parametrize(
+    ("trigger", "conditions"),
+    [
+        ("task_overdue", {"priority": "Critical", "days_overdue": {"gte": 2}}),
+        ("sla_violation", {"priority": {"in": ["Critical", "High"]}, "sla_threshold": 24}),
+        ("deadline_approaching", {"entity_type": "hearing", "hours_until_due": {"lte": 9}}),
+        ("deadline_approaching", {"priority": {"not_in": ["Low"]}}),
+        ("limitation_approaching", {"rule_id": "APL01_APPEAL", "days_left": {"lte": 7}}),
+        ("adjournment_cap_reached", {"threshold": "cap", "adjournments": {"gte": 3}}),
+    ],
+)
+def test_conditions_on_the_trigger_s_own_fields_pass(
+    trigger: str, conditions: dict[str, Any]
+) -> None:
+    assert validate_conditions(conditions, trigger_event=trigger) == conditions
+
+
 def test_escalation_tells_the_owner_and_reassigns_only_when_asked() -> None:
     assert validate_actions([{"type": "escalate"}], "sla_violation") == [
         {"type": "escalate", "raise_priority": True, "reassign": False}
