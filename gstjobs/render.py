@@ -278,7 +278,7 @@ def slots_table(rows: Sequence[SlotRow], tz: ZoneInfo) -> RenderableType:
     ]
     table = tables.fitted(cols, body, stdout.width)
     if not rows:
-        table.caption = "no slots recorded in this window"
+        tables.note(table, "no slots recorded in this window")
     return table
 
 
@@ -310,7 +310,7 @@ def history_table(rows: Sequence[RunRow], tz: ZoneInfo) -> RenderableType:
     ]
     table = tables.fitted(cols, body, stdout.width)
     if not rows:
-        table.caption = "no runs match"
+        tables.note(table, "no runs match")
     return table
 
 

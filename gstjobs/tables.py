@@ -86,6 +86,12 @@ def fitted(
     return table
 
 
+def note(table: Table, line: str) -> None:
+    """Add a line under ``table``, after what ``fitted`` said it left out."""
+    table.caption = f"{table.caption}\n{line}" if table.caption else line
+    table.caption_justify = "left"
+
+
 NARROW = 100
 """Below this many columns, tables show moments without the year."""
 

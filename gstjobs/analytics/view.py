@@ -92,7 +92,7 @@ def _tenant_table(trend: TenantTrend, days: int, width: int) -> RenderableType:
     ]
     table = tables.fitted(COLUMNS, body, width, title=title)
     if not trend.snapshots:
-        table.caption = "no snapshots in this window; see `gstjobs analytics backfill`"
+        tables.note(table, "no snapshots in this window; see `gstjobs analytics backfill`")
     return table
 
 

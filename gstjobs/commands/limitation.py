@@ -97,12 +97,12 @@ def _table(rows: list[RegisterRow], days: int, width: int) -> RenderableType:
         tables.Col("due"),
         tables.Col("days", justify="right"),
         tables.Col("status"),
-        tables.Col("case", keep=2),
+        tables.Col("case"),  # a date without its matter is no use to a partner
         tables.Col("FY", keep=4),
         tables.Col("proceeding", keep=5),
         tables.Col("outer", keep=3),
         tables.Col("amount", keep=6, justify="right"),
-        tables.Col("flags", keep=7),
+        tables.Col("flags", keep=2),  # on a holiday, assumed, the practice's default
         tables.Col("what", keep=1, free_text=True),
     )
     body: list[list[tables.Cell]] = [
@@ -120,5 +120,8 @@ def _table(rows: list[RegisterRow], days: int, width: int) -> RenderableType:
         ]
         for r in rows
     ]
-    title = f"Statutory dates due within {days} days ({len(rows):,})"
+    title = (
+        f"Statutory dates due in the next {days} days, "
+        f"or passed and still to deal with ({len(rows):,})"
+    )
     return tables.fitted(cols, body, width, title=title)

@@ -312,7 +312,7 @@ def _queue_table(queue: Queue, tz: ZoneInfo, width: int) -> RenderableType:
     ]
     table = tables.fitted(cols, body, width, title=f"notifications — {counts}")
     if not queue.rows:
-        table.caption = "no notifications match"
+        tables.note(table, "no notifications match")
     elif len(queue.rows) < queue.total:
-        table.caption = f"showing {len(queue.rows):,} of {queue.total:,}; --limit N for more"
+        tables.note(table, f"showing {len(queue.rows):,} of {queue.total:,}; --limit N for more")
     return table

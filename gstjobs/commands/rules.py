@@ -126,5 +126,5 @@ def _table(rows: list[RuleRow]) -> Table:
     ]
     table = tables.fitted(cols, body, render.stdout.width, title="automation rules")
     if not rows:
-        table.caption = "no rules"
+        tables.note(table, "no rules")
     return table

@@ -176,3 +176,8 @@ def test_list_says_when_it_shows_fewer_rows_than_match(cli: Any, engine: Engine)
     assert (len(failed["notifications"]), failed["total"]) == (7, 7)
     everything = cli("notify", "list", "--limit", "100")
     assert "showing" not in everything.stdout
+    # Narrow: both notes, what is left out at this width and how many are shown.
+    narrow = cli("notify", "list", env={"COLUMNS": "60"})
+    words = " ".join(narrow.stdout.split())  # the notes fold at this width
+    assert "not shown at this width: practice, tries, next attempt (IST)" in words
+    assert "showing 50 of 57; --limit N for more" in narrow.stdout
