@@ -39,6 +39,7 @@ from sqlalchemy import Connection, text
 
 from gstjobs.limitation.adjournments import adjournments
 from gstjobs.notify.outbox import per_channel
+from gstjobs.notify.practice import KINDS
 
 TEMPLATE = "limitation_alert"
 CONDONATION_THRESHOLDS = (7, 1)
@@ -55,8 +56,15 @@ _TODAY = """
            (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone) AS local_now
 """
 
+_SECTIONS = ", ".join(
+    f"('{kind}', '{k.section}')" for kind, k in KINDS.items() if k.section is not None
+)
+"""The provision each proceeding kind is issued or filed under (``notify.practice``:
+the hearing reminder's table); a kind without one (DRC-01A, a remand) shows none, never
+its form in place of a section."""
+
 # What a message needs, built once per fired row (section labels for the reader).
-_MESSAGE = """
+_MESSAGE = f"""
     jsonb_build_object(
         'event_type', f.event_type, 'threshold', f.label, 'rule_id', f.rule_id,
         'title', r.title, 'forum', r.forum, 'kind', f.kind,
@@ -77,8 +85,8 @@ _MESSAGE = """
                                   THEN gstjobs_show_date(p.communicated_date) END,
         'anchor', d.anchor_name || ' ' || gstjobs_show_date(d.anchor_date),
         'fy', NULLIF(d.fy, '*'),
-        'section', CASE WHEN p.kind ~ '_S7' THEN regexp_replace(p.kind, '^.*_S', 's.')
-                        ELSE replace(p.kind, '_', '-') END,
+        'section', (SELECT k.section FROM (VALUES {_SECTIONS}) AS k (kind, section)
+                    WHERE k.kind = p.kind),
         'due_date', gstjobs_show_date(d.due_date), 'days_left', d.due_date - f.today,
         -- A last date on a holiday: the previous working day to file by, while that day
         -- is not past; once it is (an alert on the Saturday or the holiday itself), only

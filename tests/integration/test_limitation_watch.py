@@ -384,3 +384,17 @@ def test_an_alert_for_a_date_due_tomorrow_is_not_held_by_quiet_hours(
     assert {(r.urgency, r.next_attempt_at) for r in later} == {
         (0, datetime(2027, 2, 4, 8, 0, tzinfo=IST))
     }
+
+
+def test_an_alert_names_the_provision_never_the_form_as_its_section(
+    engine: Engine, settings: Settings
+) -> None:
+    """An ASMT-10's reply alert says s.61 (the hearing reminder's table of provisions),
+    not "Section: ASMT-10"."""
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(conn, m, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20))
+    run_job(settings, "limitation-watch", as_of=morning(date(2026, 12, 13)))  # T-7 of 20-12
+    alerts = [n for n in _notifications(engine) if "ASMT11_REPLY" in n.dedup_key]
+    assert alerts
+    assert {n.payload["section"] for n in alerts} == {"s.61"}
