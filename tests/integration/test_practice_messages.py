@@ -512,7 +512,8 @@ def test_the_morning_digest_a_partner_reads_first(engine: Engine, db_url: URL) -
     rendered = render("deadline_digest", payload, envelope("Arjun Rao", NINE))
     check_sample("deadline_digest.morning.txt", rendered.text)
     assert rendered.subject == (
-        "Your deadlines: 2 overdue, 3 due in the next 24 hours (3 high priority), 3 statutory dates"
+        "Your deadlines: 2 overdue, 3 due in the next 24 hours (3 high priority), "
+        "3 statutory dates in the next 7 days"
     )
     text_part = rendered.text
     assert text_part.index("STATUTORY DATES") < text_part.index("OVERDUE (2)")

@@ -395,6 +395,19 @@ def test_the_digest_escapes_what_the_data_says_in_html() -> None:
     assert "<b>Rao & Sons</b>" in rendered.text
 
 
+def test_the_digest_subject_says_whether_its_statutory_dates_have_passed() -> None:
+    """A date already passed is not "1 statutory date" beside what falls due."""
+    payload = dict(PAYLOADS["deadline_digest"], overdue=[], overdue_total=0, items=[])
+    coming = payload["statutory"][0]
+    passed = dict(coming, block="overdue", due_date="2026-01-12", days_left=-3)
+    subject = render("deadline_digest", dict(payload, statutory=[passed]), ENVELOPE).subject
+    assert subject.endswith("0 due in the next 24 hours, 1 statutory date passed"), subject
+    both = render("deadline_digest", dict(payload, statutory=[passed, coming, coming]), ENVELOPE)
+    assert both.subject.endswith(
+        ", 1 statutory date passed, 2 statutory dates in the next 7 days"
+    ), both.subject
+
+
 def test_a_zone_without_an_abbreviation_is_named_by_its_offset() -> None:
     dubai = Envelope(1, "A", "F", "Asia/Dubai", ENVELOPE.now, "https://x")
     text = render("hearing_reminder", PAYLOADS["hearing_reminder"], dubai).text
