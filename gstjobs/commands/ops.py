@@ -265,21 +265,25 @@ def metrics(
         typer.Option(
             "--textfile",
             metavar="PATH",
-            help="Write here (atomically) instead of stdout, e.g. for node-exporter's "
-            "textfile collector: /var/lib/node_exporter/textfile_collector/gstjobs.prom",
+            help="Write here (atomically) instead of stdout, for node-exporter's textfile "
+            "collector (Debian's prometheus-node-exporter reads "
+            "/var/lib/prometheus/node-exporter).",
         ),
     ] = None,
+    json_: JsonOption = False,
 ) -> None:
     """The jobs, the outbox and the channels in Prometheus text format.
 
     Per job: last success, last run and its duration and outcome, next slot, seconds
     overdue, missed slots, paused, what the last run counted; the outbox by channel and
-    state; each channel's state. Read only.
+    state; each channel's state. Read only. With --json, the same metrics as one JSON
+    document (each family's name, type, help and samples with their labels).
 
     \b
     Examples:
       gstjobs metrics
-      gstjobs metrics --textfile /var/lib/node_exporter/textfile_collector/gstjobs.prom
+      gstjobs metrics --json
+      gstjobs metrics --textfile /var/lib/prometheus/node-exporter/gstjobs.prom
     """
     from prometheus_client import generate_latest, write_to_textfile
     from sqlalchemy import text
@@ -287,11 +291,18 @@ def metrics(
     from gstjobs.migrate import require_current
     from gstjobs.ops import metrics as collected
 
-    app_state = state(ctx)
+    app_state = state(ctx, json_)
+    if app_state.json and textfile is not None:
+        from gstjobs.errors import UsageError
+
+        raise UsageError("--textfile writes the text format; leave out --json.")
     with app_state.connection("metrics") as conn:
         require_current(conn)
         now = conn.execute(text("SELECT now()")).scalar_one()
         registry = collected.collect(conn, jobs.JOBS, app_state.settings.tz, now)
+    if textfile is None and app_state.json:
+        show(app_state, lambda: collected.as_json(registry), lambda: "")
+        return
     if textfile is None:
         sys.stdout.write(generate_latest(registry).decode())
         return

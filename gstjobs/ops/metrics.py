@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -116,3 +117,22 @@ def collect(
         for name in CHANNEL_STATES:
             channel_state.labels(known.channel, name).set(1 if known.state == name else 0)
     return registry
+
+
+def as_json(registry: CollectorRegistry) -> dict[str, Any]:
+    """The registry as one JSON document (``gstjobs metrics --json``): the same families
+    and samples as the text format, for scripts that read JSON."""
+    return {
+        "metrics": [
+            {
+                "name": family.name,
+                "type": family.type,
+                "help": family.documentation,
+                "samples": [
+                    {"name": s.name, "labels": dict(s.labels), "value": s.value}
+                    for s in family.samples
+                ],
+            }
+            for family in registry.collect()
+        ]
+    }

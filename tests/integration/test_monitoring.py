@@ -88,6 +88,14 @@ def test_metrics_are_prometheus_text_and_the_textfile_is_written_whole(
     result = cli("metrics")
     assert result.code == 0, result.stderr
     families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
+    # The same families and samples as one JSON document, with --json before or after.
+    for args in (("metrics", "--json"), ("--json", "metrics")):
+        doc = cli(*args).json()
+        assert {m["name"] for m in doc["metrics"]} == set(families)
+        for m in doc["metrics"]:
+            assert len(m["samples"]) == len(families[m["name"]].samples), m["name"]
+    both = cli("metrics", "--json", "--textfile", str(tmp_path / "x.prom"))
+    assert both.code == 2 and "leave out --json" in both.stderr
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for f in families.values()
