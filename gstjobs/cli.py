@@ -298,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         return _fail(how, "aborted", 130)
     except typer.TyperException as exc:  # click usage errors: unknown command, bad option
-        return _fail(how, f"{exc.format_message()} (see gstjobs --help)", 2)
+        ctx = getattr(exc, "ctx", None)  # the command whose line was wrong, when known
+        where = ctx.command_path if ctx is not None and ctx.command_path else "gstjobs"
+        return _fail(how, f"{exc.format_message()} (see {where} --help)", 2)
     except GstjobsError as exc:
         _traceback(how)
         return _fail(how, exc.message, exc.exit_code, exc.details)

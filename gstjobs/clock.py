@@ -55,7 +55,13 @@ def parse_since(value: str, tz: ZoneInfo, now: datetime) -> datetime:
             return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
         except OverflowError:
             raise UsageError(f"--since {value!r} reaches too far back.") from None
-    return parse_moment(value, tz, option="--since")
+    try:
+        return parse_moment(value, tz, option="--since")
+    except UsageError:
+        raise UsageError(
+            f"--since {value!r} is neither a span nor a moment; use e.g. 30m, 24h, 7d, 2w "
+            "or 2026-01-15T08:00."
+        ) from None
 
 
 def iso_z(moment: datetime) -> str:

@@ -89,7 +89,7 @@ OPTIONS: dict[tuple[str, ...], dict[str, str]] = {
     ("run-due",): {"--shard": "shard", "--dry-run": FLAG, "--json": FLAG},
     ("pause",): {"JOB": "job", "--reason": "word", "--json": FLAG},
     ("resume",): {"JOB": "job", "--json": FLAG},
-    ("metrics",): {"--textfile": "textfile"},
+    ("metrics",): {"--textfile": "textfile", "--json": FLAG},
     ("doctor",): {"--json": FLAG},
     ("prune",): {"--older-than": "days-text", "--dry-run": FLAG, "--json": FLAG},
     ("status",): {"--json": FLAG},

@@ -37,6 +37,12 @@ def test_since_spans() -> None:
     assert parse_since("7d", IST, now) == now - timedelta(days=7)
     assert parse_since("30m", IST, now) == now - timedelta(minutes=30)
     assert parse_since("2w", IST, now) == now - timedelta(weeks=2)
+    with pytest.raises(UsageError) as err:
+        parse_since("yesterday", IST, now)
+    assert err.value.message == (
+        "--since 'yesterday' is neither a span nor a moment; use e.g. 30m, 24h, 7d, 2w "
+        "or 2026-01-15T08:00."
+    )
 
 
 def test_seed_formats() -> None:
