@@ -342,6 +342,10 @@ def _fail(how: Invocation, message: str, code: int, details: str | None = None) 
     from gstjobs.clock import iso_z
     from gstjobs.render import print_json
 
+    # One line whatever the message quotes (a file name or a rule field may hold a line
+    # break or a carriage return): control characters are shown escaped.
+    message = _one_line(message)
+    details = _one_line(details) if details else details
     sys.stderr.write(f"gstjobs: {message}" + (f" ({details})" if details else "") + "\n")
     if how.command in ("health-report", "doctor"):
         if how.json:
@@ -358,6 +362,16 @@ def _fail(how: Invocation, message: str, code: int, details: str | None = None) 
         doc |= {"error": message, "errorDetails": details, "executedAt": iso_z(datetime.now(UTC))}
         print_json(doc)
     return code
+
+
+def _one_line(text: str) -> str:
+    """``text`` with each control character (a line break, a carriage return, an
+    escape) written as Python would in a string literal, so it stays one line."""
+    import unicodedata
+
+    return "".join(
+        repr(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
+    )
 
 
 def _job_name(given: str) -> str:

@@ -103,3 +103,23 @@ def test_validate_refuses_a_file_no_decoder_can_read(cli: Any, tmp_path: Path) -
     result = cli("rules", "validate", str(path))
     assert result.code == 2 and "nested too deeply" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_line_break_in_what_a_message_quotes_stays_one_line(cli: Any, tmp_path: Path) -> None:
+    """A file name or a rule field holding a carriage return or line break: the error
+    is still one line (found by the long CLI fuzz: `rules validate $'\\r'`)."""
+    missing = cli("rules", "validate", "\r", database=False)
+    assert (
+        missing.code == 2
+        and missing.stderr == "gstjobs: cannot read \\r: No such file or directory\n"
+    )
+    rule = {
+        "name": "r",
+        "trigger_event": "task_overdue",
+        "conditions": {"a\nb": 1},
+        "actions": [{"type": "escalate"}],
+    }
+    (tmp_path / "r.json").write_text(json.dumps(rule))
+    bad = cli("rules", "validate", "r.json", database=False)
+    assert bad.code == 2 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("gstjobs: r.json: conditions.a\\nb is not a field")
