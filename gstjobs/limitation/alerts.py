@@ -26,8 +26,10 @@ A second statement inserts the new events and, for those alone, queues one
 matter's owner and appearing representative always; the practice's admins from the
 rule's ``admins_from`` day (T-7 for appeals and pre-deposits) and always for a lapse,
 a closing condonation window, a defence or the adjournment cap. Messages queued in
-quiet hours (21:00-08:00 in the practice's zone) wait until 08:00, unless the date to
-act on is today or tomorrow: those are urgent (``urgency`` 2) and go at once.
+quiet hours (21:00-08:00 in the practice's zone) wait until 08:00, unless waiting would
+pass the day the practice must act by (the date, its previous working day when it is a
+holiday, a lapsed date's condonation end): those are urgent (``urgency`` 2) and go at
+once; an alert whose day is today or tomorrow goes first after quiet hours (1).
 """
 
 from __future__ import annotations
@@ -209,30 +211,47 @@ FIRE = text(
                'adjournments', f.adjournments)) AS payload,
            jsonb_strip_nulls({_MESSAGE}) AS message,
            c.owner_id, COALESCE(p.representative_id, c.assigned_to) AS representative_id,
-           u.urgent,
-           CASE WHEN u.urgent THEN CAST(:as_of AS timestamptz)
-                WHEN extract(hour FROM f.local_now) >= {QUIET_FROM_HOUR}
-                THEN ((f.today + 1) + make_time({QUIET_UNTIL_HOUR}, 0, 0))
-                         AT TIME ZONE f.timezone
-                WHEN extract(hour FROM f.local_now) < {QUIET_UNTIL_HOUR}
-                THEN (f.today + make_time({QUIET_UNTIL_HOUR}, 0, 0)) AT TIME ZONE f.timezone
-                ELSE CAST(:as_of AS timestamptz) END AS send_at
+           w.urgency,
+           CASE WHEN w.urgency = 2 OR w.hold_until IS NULL THEN CAST(:as_of AS timestamptz)
+                ELSE w.hold_until END AS send_at
     FROM limitation_fire_keys f
-    -- The date to act on (a lapsed date's condonation window) is today or tomorrow: the
-    -- alert goes now, even in quiet hours, not the morning after the date.
-    CROSS JOIN LATERAL (
-        SELECT COALESCE(f.rule_id <> 'PH_ADJOURNMENT_CAP'
-                        AND f.status IN ('open', 'lapsed')
-                        AND (CASE WHEN f.status = 'lapsed' THEN f.outer_date
-                                  ELSE f.due_date END) - f.today BETWEEN 0 AND 1,
-                        false) AS urgent
-    ) AS u
     JOIN proceedings p ON p.id = f.proceeding_id
     JOIN cases c ON c.id = p.case_id AND c.tenant_id = p.tenant_id
     LEFT JOIN limitation_dates d
       ON d.proceeding_id = f.proceeding_id AND d.rule_id = f.rule_id AND d.fy = f.fy
     LEFT JOIN limitation_rules r ON r.rule_id = f.rule_id
      AND r.version = COALESCE(d.rule_version, 1)
+    -- Quiet hours ({QUIET_FROM_HOUR}:00-0{QUIET_UNTIL_HOUR}:00 in the practice's zone)
+    -- hold an alert until they end; the day the practice must act by: the date (its
+    -- previous working day while that is still ahead when the date is a holiday), or a
+    -- lapsed date's condonation end; none for what is not the practice's to file.
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN extract(hour FROM f.local_now) >= {QUIET_FROM_HOUR}
+                    THEN (f.today + 1) + make_time({QUIET_UNTIL_HOUR}, 0, 0)
+                    WHEN extract(hour FROM f.local_now) < {QUIET_UNTIL_HOUR}
+                    THEN f.today + make_time({QUIET_UNTIL_HOUR}, 0, 0)
+               END AS hold_local,
+               CASE WHEN f.rule_id = 'PH_ADJOURNMENT_CAP'
+                         OR f.kind NOT IN ('hard', 'condonable', 'officer_extendable')
+                    THEN NULL
+                    WHEN f.status = 'lapsed' THEN f.outer_date
+                    WHEN f.status = 'open' AND d.falls_on_holiday
+                         AND gstjobs_previous_working_day(f.due_date, p.state_code) >= f.today
+                    THEN gstjobs_previous_working_day(f.due_date, p.state_code)
+                    WHEN f.status = 'open' THEN f.due_date
+               END AS act_by
+    ) AS q
+    -- Urgent (goes at once, even at night) only when holding it would pass the day to
+    -- act by; soon (after quiet hours, before routine messages) when that day is today
+    -- or tomorrow; else routine.
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN q.act_by IS NULL OR q.act_by < f.today THEN 0
+                    WHEN q.hold_local IS NOT NULL AND q.hold_local::date > q.act_by THEN 2
+                    WHEN q.act_by - f.today <= 1 THEN 1
+                    ELSE 0
+               END AS urgency,
+               q.hold_local AT TIME ZONE f.timezone AS hold_until
+    ) AS w
     WHERE NOT EXISTS (SELECT 1 FROM automation_events e
                       WHERE e.tenant_id = f.tenant_id AND e.event_type = f.event_type
                         AND e.dedup_key = f.dedup_key)
@@ -250,7 +269,7 @@ EMIT = text(
         ON CONFLICT (tenant_id, event_type, dedup_key) DO NOTHING
         RETURNING tenant_id, event_type, dedup_key
     ), recipients AS (
-        SELECT f.tenant_id, f.dedup_key, f.send_at, f.urgent, u.id AS user_id, u.email, u.phone,
+        SELECT f.tenant_id, f.dedup_key, f.send_at, f.urgency, u.id AS user_id, u.email, u.phone,
                u.whatsapp_opt_in,
                f.message || jsonb_build_object(
                    'roles', to_jsonb(array_agg(DISTINCT r.role ORDER BY r.role))) AS payload
@@ -267,7 +286,7 @@ EMIT = text(
                         AND a.is_active
         ) AS r
         JOIN users u ON u.id = r.user_id AND u.tenant_id = f.tenant_id AND u.is_active
-        GROUP BY f.tenant_id, f.dedup_key, f.send_at, f.urgent, f.message, u.id, u.email, u.phone,
+        GROUP BY f.tenant_id, f.dedup_key, f.send_at, f.urgency, f.message, u.id, u.email, u.phone,
                  u.whatsapp_opt_in
     ), candidates AS (
         {per_channel("recipients")}
@@ -276,7 +295,7 @@ EMIT = text(
                                    next_attempt_at, run_id, urgency)
         SELECT c.tenant_id, c.user_id, c.channel, CAST(:template AS text), c.payload,
                CAST(:template AS text) || ':' || c.dedup_key || ':' || c.user_id::text,
-               c.send_at, CAST(:run_id AS bigint), CASE WHEN c.urgent THEN 2 ELSE 0 END
+               c.send_at, CAST(:run_id AS bigint), c.urgency
         FROM candidates c
         ON CONFLICT (tenant_id, channel, dedup_key) DO NOTHING
         RETURNING 1

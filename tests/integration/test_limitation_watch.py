@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
@@ -344,45 +345,89 @@ def test_no_file_by_advice_for_a_working_day_already_past(
     assert "the GST portal accepts filings and payments on holidays" in text_
 
 
-def test_an_alert_for_a_date_due_tomorrow_is_not_held_by_quiet_hours(
-    engine: Engine, settings: Settings
-) -> None:
-    """A late-evening run (a catch-up at 22:00 IST): the T-1 alert of an appeal due
-    tomorrow goes at once as urgent; the T-30 alert of another, a month away, waits for
-    08:00 as before."""
-    with engine.begin() as conn:
-        m = matter(conn)
-        proceeding(
-            conn,
-            m,
-            "ORDER_S73",
-            date(2026, 11, 3),
-            communicated_date=date(2026, 11, 4),
-            tax_cgst=1000,
-        )  # APL01 due 04-02-2027
-        proceeding(
-            conn,
-            m,
-            "ORDER_S73",
-            date(2026, 12, 4),
-            communicated_date=date(2026, 12, 5),
-            tax_cgst=1000,
-        )  # APL01 due 05-03-2027: T-30
-    late = datetime(2027, 2, 3, 22, 0, tzinfo=IST)
-    run_job(settings, "limitation-watch", as_of=late)
+def _appeal(conn: Any, m: Any, communicated: date) -> None:
+    """An order whose APL-01 appeal falls due three months after ``communicated``."""
+    issued = communicated - timedelta(days=1)
+    proceeding(conn, m, "ORDER_S73", issued, communicated_date=communicated, tax_cgst=1000)
+
+
+def _queued(engine: Engine, tenant: Any) -> dict[str, tuple[int, datetime]]:
+    """Each APL01_APPEAL alert's threshold and due date, with its urgency and send time."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT dedup_key, urgency, next_attempt_at FROM notifications "
-                "WHERE template = 'limitation_alert' AND dedup_key LIKE '%APL01_APPEAL:%'"
-            )
+                "WHERE template = 'limitation_alert' AND tenant_id = :t "
+                "AND dedup_key LIKE '%APL01_APPEAL:%'"
+            ),
+            {"t": tenant},
         ).all()
-    tomorrow = [r for r in rows if ":T-1:2027-02-04:" in r.dedup_key]
-    later = [r for r in rows if ":T-30:2027-03-05:" in r.dedup_key]
-    assert tomorrow and later
-    assert {(r.urgency, r.next_attempt_at) for r in tomorrow} == {(2, late)}
-    assert {(r.urgency, r.next_attempt_at) for r in later} == {
-        (0, datetime(2027, 2, 4, 8, 0, tzinfo=IST))
+    return {":".join(r.dedup_key.split(":")[4:6]): (r.urgency, r.next_attempt_at) for r in rows}
+
+
+def test_quiet_hours_hold_an_alert_only_while_that_keeps_its_day(
+    engine: Engine, settings: Settings
+) -> None:
+    """An alert waits for the end of quiet hours (08:00) unless that would pass the day
+    to act by: then it goes at once (urgent). Due today or tomorrow, it goes first after
+    quiet hours (soon). In each practice's own zone."""
+    with engine.begin() as conn:
+        ist, late, london = matter(conn), matter(conn), matter(conn, tz="Europe/London")
+        _appeal(conn, ist, date(2026, 11, 4))  # due 04-02-2027
+        _appeal(conn, ist, date(2026, 12, 5))  # due 05-03-2027: T-30 on 03-02
+        _appeal(conn, late, date(2026, 11, 4))  # due 04-02-2027
+        _appeal(conn, london, date(2026, 11, 4))  # due 04-02-2027, London time
+    eight = datetime(2027, 2, 4, 8, 0, tzinfo=IST)
+    # 22:00 the evening before: tomorrow's date waits for 08:00 on the day, first.
+    run_job(
+        settings,
+        "limitation-watch",
+        as_of=datetime(2027, 2, 3, 22, 0, tzinfo=IST),
+        tenants=(ist.tenant_id,),
+    )
+    assert _queued(engine, ist.tenant_id) == {
+        "T-1:2027-02-04": (1, eight),
+        "T-30:2027-03-05": (0, eight),
+    }
+    # 03:00 on the day: 08:00 is still the day.
+    run_job(
+        settings,
+        "limitation-watch",
+        as_of=datetime(2027, 2, 4, 3, 0, tzinfo=IST),
+        tenants=(ist.tenant_id,),
+    )
+    assert _queued(engine, ist.tenant_id)["T-0:2027-02-04"] == (1, eight)
+    # 22:00 on the day (a catch-up): 08:00 would be the day after; now, urgent.
+    at_ten = datetime(2027, 2, 4, 22, 0, tzinfo=IST)
+    run_job(settings, "limitation-watch", as_of=at_ten, tenants=(late.tenant_id,))
+    assert _queued(engine, late.tenant_id) == {"T-0:2027-02-04": (2, at_ten)}
+    # A date on a Sunday: the practice files by Friday; at 22:00 on Friday, now.
+    with engine.begin() as conn:
+        sunday = matter(conn)
+        proceeding(
+            conn, sunday, "ASMT_10", date(2026, 11, 12), communicated_date=date(2026, 11, 13)
+        )
+    friday = datetime(2026, 12, 11, 22, 0, tzinfo=IST)  # ASMT-11 reply due Sun 13-12
+    run_job(settings, "limitation-watch", as_of=friday, tenants=(sunday.tenant_id,))
+    with engine.connect() as conn:
+        reply = conn.execute(
+            text(
+                "SELECT DISTINCT urgency, next_attempt_at, payload ->> 'file_by' AS file_by "
+                "FROM notifications WHERE tenant_id = :t AND dedup_key LIKE '%ASMT11_REPLY:%'"
+            ),
+            {"t": sunday.tenant_id},
+        ).all()
+    assert [(r.urgency, r.next_attempt_at) for r in reply] == [(2, friday)]
+    assert reply[0].file_by.startswith("11-12-2026")
+    # The 07:30 IST run is 02:00 in London: tomorrow's date waits for 08:00 there.
+    run_job(
+        settings,
+        "limitation-watch",
+        as_of=datetime(2027, 2, 3, 7, 30, tzinfo=IST),
+        tenants=(london.tenant_id,),
+    )
+    assert _queued(engine, london.tenant_id) == {
+        "T-1:2027-02-04": (1, datetime(2027, 2, 3, 8, 0, tzinfo=ZoneInfo("Europe/London")))
     }
 
 
