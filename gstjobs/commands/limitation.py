@@ -97,26 +97,26 @@ def _table(rows: list[RegisterRow], days: int, width: int) -> RenderableType:
         tables.Col("due"),
         tables.Col("days", justify="right"),
         tables.Col("status"),
-        tables.Col("case"),  # a date without its matter is no use to a partner
         tables.Col("FY", keep=4),
         tables.Col("proceeding", keep=5),
         tables.Col("outer", keep=3),
         tables.Col("amount", keep=6, justify="right"),
         tables.Col("flags", keep=2),  # on a holiday, assumed, the practice's default
-        tables.Col("what", keep=1, free_text=True),
+        # What to do and for which matter, in one column that folds rather than goes:
+        # a date without either is no use to a partner, at any width.
+        tables.Col("what · matter", free_text=True),
     )
     body: list[list[tables.Cell]] = [
         [
             dates.show(r.due_date),
             f"{r.days_left:,}",
             Text(r.status, style=STATUS_STYLE.get(r.status, "")),
-            r.case_number,
             "" if r.fy == "*" else r.fy,
             r.proceeding.replace("_", "-"),
             dates.show(r.outer_date) if r.outer_date else "",
             f"{r.amount:,.0f}" if r.amount else "",
             _flags(r),
-            r.title,
+            f"{r.title} · {r.case_number}",
         ]
         for r in rows
     ]

@@ -52,6 +52,12 @@ def test_run_and_list_the_register(engine: Engine, cli: Any) -> None:
     assert "Kaveri" not in listed.stdout  # case numbers and ids, never a client's name
     table = cli("limitation", "list", "--as-of", "2026-11-29T07:30", "--days", "90")
     assert table.code == 0 and "20-12-2026 (Sun)" in table.stdout
+    # At 80 columns each date still says what to do and for which matter.
+    narrow = cli("limitation", "list", "--as-of", "2026-11-29T07:30", env={"COLUMNS": "80"})
+    assert narrow.code == 0 and "what · matter" in narrow.stdout
+    assert all(len(line) <= 80 for line in narrow.stdout.splitlines())
+    left_out = " ".join(narrow.stdout.split()).split("not shown at this width:")[-1]
+    assert "what" not in left_out and "matter" not in left_out
 
 
 def test_bad_options_are_one_line_and_exit_2(cli: Any) -> None:
