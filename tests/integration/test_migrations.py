@@ -136,6 +136,46 @@ def test_sits_on_an_existing_litigation_database(empty_db_url: URL, tmp_path: Pa
     assert (row.title, row.is_overdue) == ("Reply to DRC-01", True)
 
 
+def test_a_legacy_value_never_blocks_an_update(empty_db_url: URL, tmp_path: Path) -> None:
+    """A row holding a value outside the contract's (a task priority 'Urgent'): after the
+    upgrade the litigation system can still update it, and sla-check still flags it
+    with the rest of its practice (a NOT VALID check made both fail). The checks the
+    rows meet stay enforced."""
+    engine = create_engine(empty_db_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.connection.driver_connection.execute(CONTRACT_ONLY_SCHEMA)  # type: ignore[union-attr]
+        conn.execute(
+            text(
+                "INSERT INTO tasks VALUES ('00000000-0000-0000-0000-0000000000b2', "
+                "'00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-0000000000ca', "
+                "'Legacy urgent reply', 'Urgent', 'Pending', NULL, now() - interval '3 days', "
+                "now() - interval '9 days', NULL)"
+            )
+        )
+    migrate.upgrade(engine)
+    settings = load_settings(
+        clean_env({"DATABASE_URL": url_text(empty_db_url), "GSTJOBS_DATA_DIR": str(tmp_path)})
+    )
+    outcome = run_job(settings, "sla-check")
+    assert outcome.status == "success", outcome.error
+    assert outcome.results["overdueTasks"] == 2
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE tasks SET title = 'Legacy urgent reply (filed)'"))
+        checks = dict(
+            conn.execute(
+                text(
+                    "SELECT conname, convalidated FROM pg_constraint "
+                    "WHERE conrelid = 'tasks'::regclass AND contype = 'c'"
+                )
+            ).all()
+        )
+    assert "tasks_priority_check" not in checks
+    assert checks["tasks_status_check"] is True
+    with engine.connect() as conn, pytest.raises(Exception, match="tasks_status_check"):
+        conn.execute(text("UPDATE tasks SET status = 'Done'"))
+    engine.dispose()
+
+
 def test_failed_migration_rolls_back_and_is_not_recorded(empty_db_url: URL) -> None:
     engine = create_engine(empty_db_url, poolclass=NullPool)
     broken = migrate.Migration("999", "broken", "CREATE TABLE half_done (id int); SELECT 1/0;")
