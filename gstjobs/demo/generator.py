@@ -175,15 +175,19 @@ def practice(
         for _ in range(count):
             user_id = uid(rng)
             first, last = rng.choice(v.GIVEN), rng.choice(v.SURNAMES)
+            phone = f"+919{rng.randrange(10**8, 10**9)}"
+            rng.random()  # the opt-in draw of earlier versions: every later row unchanged
             rows["users"].append(
                 (
                     user_id,
                     tenant_id,
                     f"{first} {last}",
                     f"{first.lower()}.{last.lower()}@{domain}",
-                    f"+919{rng.randrange(10**8, 10**9)}",
+                    phone,
                     role,
-                    rng.random() < 0.6,
+                    # Never opted in to WhatsApp: a demo number looks like a real mobile,
+                    # and must never be messaged whatever channel is configured.
+                    False,
                     True,
                     founded,
                 )

@@ -61,6 +61,10 @@ _SCN_BY = """
 """
 
 CHECKS: dict[str, str] = {
+    "no demo address can be delivered, no demo number messaged": """
+        SELECT u.id FROM users u
+        WHERE u.whatsapp_opt_in OR u.email NOT LIKE '%.example'
+    """,
     "s.73 and s.74 notices are for FY 2023-24 or earlier (s.74A from FY 2024-25)": """
         SELECT p.reference_no, p.kind, p.financial_years FROM proceedings p
         WHERE p.kind IN ('DRC_01A', 'SCN_S73', 'SCN_S74', 'ORDER_S73', 'ORDER_S74')
@@ -306,6 +310,10 @@ def test_each_check_catches_what_it_is_for(engine: Engine) -> None:
     seed, now = MOMENTS[0]
     _load(engine, seed, now)
     breakages = {
+        "no demo address can be delivered, no demo number messaged": (
+            "UPDATE users SET whatsapp_opt_in = true WHERE id = (SELECT min(id::text)::uuid"
+            " FROM users)"
+        ),
         "no hearing on a weekend or a holiday, none outside office hours": (
             "UPDATE hearings SET hearing_date = TIMESTAMPTZ '2026-11-29 11:00+05:30'"
             " WHERE id = (SELECT min(id::text)::uuid FROM hearings)"
