@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,21 +102,27 @@ def _is_number(value: Any) -> bool:
     return math.isfinite(value) and abs(value) < MAX_NUMBER
 
 
-NUMBER, PRIORITY, ENTITY, TEXT = "number", "priority", "entity", "text"
-_TASK_EVENT = {"task_id": TEXT, "case_id": TEXT, "priority": PRIORITY}
+NUMBER, TEXT, ID = "number", "text", "id"
+PRIORITY, ENTITY, DATE_KIND, DATE_STATUS, THRESHOLD = (
+    "priority",
+    "entity",
+    "date kind",
+    "date status",
+    "threshold",
+)
+_TASK_EVENT = {"task_id": ID, "case_id": ID, "priority": PRIORITY}
 _LIMITATION_EVENT = {
     "rule_id": TEXT,
-    "proceeding_id": TEXT,
-    "case_id": TEXT,
+    "proceeding_id": ID,
+    "case_id": ID,
     "fy": TEXT,
-    "threshold": TEXT,
-    "kind": TEXT,
-    "status": TEXT,
+    "threshold": THRESHOLD,
+    "kind": DATE_KIND,
+    "status": DATE_STATUS,
     "due_date": TEXT,
     "outer_date": TEXT,
     "days_left": NUMBER,
     "amount": NUMBER,
-    "adjournments": NUMBER,
 }
 EVENT_FIELDS: dict[str, dict[str, str]] = {
     "task_overdue": {
@@ -127,19 +134,37 @@ EVENT_FIELDS: dict[str, dict[str, str]] = {
     "sla_violation": {**_TASK_EVENT, "sla_threshold": NUMBER, "actual_time": NUMBER},
     "deadline_approaching": {
         "entity_type": ENTITY,
-        "entity_id": TEXT,
-        "case_id": TEXT,
+        "entity_id": ID,
+        "case_id": ID,
         "priority": PRIORITY,
         "hours_until_due": NUMBER,
         "due_date": TEXT,
     },
     **{trigger: _LIMITATION_EVENT for trigger in LIMITATION_TRIGGERS},
+    "adjournment_cap_reached": {**_LIMITATION_EVENT, "adjournments": NUMBER},
 }
 """The data each trigger's events carry (what sla-check, deadline-alerts and
 limitation-watch put in ``automation_events.payload``), each field with what it holds:
 a rule naming another field, or testing a field against a value it can never hold,
 would never match (or, with ``ne``/``not_in``, match every event), so it is refused."""
-_VALUES = {PRIORITY: PRIORITIES, ENTITY: ("task", "hearing")}
+_VALUES = {
+    PRIORITY: PRIORITIES,
+    ENTITY: ("task", "hearing"),
+    # limitation_rules.kind and limitation_dates.status (migration 009)
+    DATE_KIND: ("hard", "condonable", "officer_extendable", "department", "defence", "info"),
+    DATE_STATUS: ("open", "met", "met_late", "lapsed", "not_applicable", "defence_found"),
+}
+_PATTERNS = {
+    # limitation.alerts: T-30 … T-0, outer-7 … outer-0, lapsed, defence, cap, warning
+    THRESHOLD: (
+        re.compile(r"(T|outer)-\d+|lapsed|defence|cap|warning"),
+        "T-<days>, outer-<days>, lapsed, defence, cap or warning",
+    ),
+    ID: (
+        re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        "a UUID in lower case",
+    ),
+}
 
 
 def validate_conditions(
@@ -192,8 +217,10 @@ def _check_field(here: str, field: str, test: Any, trigger: str, fields: Mapping
                 raise RuleError(
                     f"{at}: {field} is one of {', '.join(_VALUES[kind])} (got {_show(value)})"
                 )
-            if kind == TEXT and not isinstance(value, str):
+            if kind not in (NUMBER, *_VALUES) and not isinstance(value, str):
                 raise RuleError(f"{at}: {field} is text (got {_show(value)})")
+            if kind in _PATTERNS and not _PATTERNS[kind][0].fullmatch(value):
+                raise RuleError(f"{at}: {field} is {_PATTERNS[kind][1]} (got {_show(value)})")
 
 
 def _check_operator(where: str, op: str, arg: Any) -> None:

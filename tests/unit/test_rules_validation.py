@@ -100,6 +100,13 @@ def test_bad_conditions_name_the_field(conditions: Any, message: str) -> None:
         # A field of another trigger's events.
         ("sla_violation", {"days_overdue": {"gte": 2}}, "conditions.days_overdue is not a field"),
         ("limitation_lapsed", {"priority": "High"}, "conditions.priority is not a field of"),
+        # Free text no payload holds (a `ne` on it would match every event).
+        ("limitation_lapsed", {"kind": {"ne": "Hard"}}, "conditions.kind.ne: kind is one of hard"),
+        ("limitation_lapsed", {"status": "Lapsed"}, "conditions.status: status is one of open"),
+        ("limitation_approaching", {"threshold": "T30"}, "conditions.threshold: threshold is T-"),
+        ("task_overdue", {"case_id": "not-a-uuid"}, "conditions.case_id: case_id is a UUID"),
+        # The adjournment count is on the cap's events only.
+        ("limitation_approaching", {"adjournments": {"gte": 2}}, "conditions.adjournments is not"),
     ],
 )
 def test_a_condition_no_event_of_its_trigger_can_meet_is_refused(
@@ -125,6 +132,9 @@ def test_a_condition_no_event_of_its_trigger_can_meet_is_refused(
         ("deadline_approaching", {"priority": {"not_in": ["Low"]}}),
         ("limitation_approaching", {"rule_id": "APL01_APPEAL", "days_left": {"lte": 7}}),
         ("adjournment_cap_reached", {"threshold": "cap", "adjournments": {"gte": 3}}),
+        ("limitation_lapsed", {"kind": {"in": ["hard", "condonable"]}, "status": "lapsed"}),
+        ("condonation_closing", {"threshold": {"in": ["outer-7", "outer-1"]}}),
+        ("task_overdue", {"case_id": "7d3c1a52-0000-4000-8000-0000000000c1"}),
     ],
 )
 def test_conditions_on_the_trigger_s_own_fields_pass(
