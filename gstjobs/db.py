@@ -252,12 +252,15 @@ def describe(exc: BaseException) -> str:
 
 
 def is_link_error(exc: BaseException) -> bool:
-    """The database is out of reach: the connection broke, could not be made, or the
-    server is shutting down. A deadlock, a cancel or a serialization failure is also an
-    OperationalError to the driver, but the server answered: those are not."""
+    """The database is out of reach: the connection broke, could not be made, the server
+    is shutting down or turned the connection away. A deadlock, a cancel or a
+    serialization failure is also an OperationalError to the driver, but the server
+    answered: those are not."""
     if is_connection_lost(exc):
         return True
     if not isinstance(exc, OperationalError | InterfaceError):
         return False
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return sqlstate is None or sqlstate.startswith(("08", "57P"))
+    # 08: connection exceptions; 57P: the server shutting down or not yet accepting;
+    # 53300: too many connections (the server turned this one away).
+    return sqlstate is None or sqlstate.startswith(("08", "57P")) or sqlstate == "53300"
