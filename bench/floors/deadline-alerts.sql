@@ -23,13 +23,19 @@ WITH local AS (
     -- get every hard and condonable one. Binds ARRAY(SELECT id FROM tenants) and CAST(:'as_of' AS timestamptz).
     SELECT DISTINCT ON (x.tenant_id, x.user_id, x.proceeding_id, x.rule_id, x.fy)
            x.tenant_id, x.user_id, x.block, x.proceeding_id, x.case_id, x.case_number,
-           x.rule_id, x.fy, x.title, x.due_date, x.days_left, x.outer_date, x.amount
+           x.rule_id, x.fy, x.title, x.due_date, x.days_left, x.outer_date, x.amount,
+           x.file_by
     FROM (
         SELECT d.tenant_id, u.id AS user_id,
                CASE WHEN d.status = 'lapsed' THEN 'overdue' ELSE 'next_7_days' END
                    AS block,
                d.proceeding_id, d.case_id, c.case_number, d.rule_id, d.fy, r.title,
-               d.due_date, d.due_date - l.today AS days_left, d.outer_date, d.amount
+               d.due_date, d.due_date - l.today AS days_left, d.outer_date, d.amount,
+               CASE WHEN d.status = 'open' AND d.falls_on_holiday
+                         AND gstjobs_previous_working_day(d.due_date, p.state_code)
+                             >= l.today
+                    THEN gstjobs_previous_working_day(d.due_date, p.state_code)
+               END AS file_by
         FROM limitation_dates d
         JOIN (SELECT tn.id AS tenant_id,
                      (CAST(CAST(:'as_of' AS timestamptz) AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
@@ -174,6 +180,7 @@ WITH local AS (
                'block', s.block, 'title', s.title, 'case_id', s.case_id,
                'case_number', s.case_number, 'rule_id', s.rule_id,
                'fy', NULLIF(s.fy, '*'), 'due_date', s.due_date, 'days_left', s.days_left,
+               'file_by', s.file_by,
                'outer_date', s.outer_date,
                'amount', CASE WHEN s.amount > 0 THEN gstjobs_inr(s.amount) END,
                'client', (SELECT x.name FROM cases c

@@ -178,6 +178,7 @@ QUEUE_ALERTS = text(
                    'block', s.block, 'title', s.title, 'case_id', s.case_id,
                    'case_number', s.case_number, 'rule_id', s.rule_id,
                    'fy', NULLIF(s.fy, '*'), 'due_date', s.due_date, 'days_left', s.days_left,
+                   'file_by', s.file_by,
                    'outer_date', s.outer_date,
                    'amount', CASE WHEN s.amount > 0 THEN gstjobs_inr(s.amount) END,
                    'client', (SELECT x.name FROM cases c

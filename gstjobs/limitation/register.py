@@ -52,13 +52,21 @@ STATUTORY_ITEMS_CTE = """
         -- get every hard and condonable one. Binds :tenants and :as_of.
         SELECT DISTINCT ON (x.tenant_id, x.user_id, x.proceeding_id, x.rule_id, x.fy)
                x.tenant_id, x.user_id, x.block, x.proceeding_id, x.case_id, x.case_number,
-               x.rule_id, x.fy, x.title, x.due_date, x.days_left, x.outer_date, x.amount
+               x.rule_id, x.fy, x.title, x.due_date, x.days_left, x.outer_date, x.amount,
+               x.file_by
         FROM (
             SELECT d.tenant_id, u.id AS user_id,
                    CASE WHEN d.status = 'lapsed' THEN 'overdue' ELSE 'next_7_days' END
                        AS block,
                    d.proceeding_id, d.case_id, c.case_number, d.rule_id, d.fy, r.title,
-                   d.due_date, d.due_date - l.today AS days_left, d.outer_date, d.amount
+                   d.due_date, d.due_date - l.today AS days_left, d.outer_date, d.amount,
+                   -- A date on a holiday: the working day before, while it is ahead (as
+                   -- the limitation alert says it).
+                   CASE WHEN d.status = 'open' AND d.falls_on_holiday
+                             AND gstjobs_previous_working_day(d.due_date, p.state_code)
+                                 >= l.today
+                        THEN gstjobs_previous_working_day(d.due_date, p.state_code)
+                   END AS file_by
             FROM limitation_dates d
             JOIN (SELECT tn.id AS tenant_id,
                          (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today
@@ -153,6 +161,8 @@ class DigestItem:
     days_left: int
     outer_date: date | None
     amount: Decimal | None
+    file_by: date | None
+    """The working day before a date that falls on a holiday, while it is ahead."""
 
 
 def list_dates(

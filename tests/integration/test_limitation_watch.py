@@ -240,6 +240,11 @@ def test_digest_items_and_hearings_without_outcome(engine: Engine, settings: Set
     owners = {(i.block, i.rule_id) for i in items if i.user_id == m.owner}
     assert ("next_7_days", "ASMT11_REPLY") in owners  # due 20-12
     assert ("overdue", "APL01_APPEAL") in owners  # due 01-12, condonable until 01-01-2027
+    # 20-12-2026 is a Sunday: the digest says to file by Friday 18-12, as the alert does.
+    reply = next(i for i in items if i.rule_id == "ASMT11_REPLY")
+    assert (reply.due_date, reply.file_by) == (date(2026, 12, 20), date(2026, 12, 18))
+    appeal = next(i for i in items if i.rule_id == "APL01_APPEAL")
+    assert appeal.file_by is None
     assert len(stale) == 1 and stale[0].subject.startswith("HEARING_OUTCOME_MISSING")
 
 

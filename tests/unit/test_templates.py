@@ -408,6 +408,14 @@ def test_the_digest_subject_says_whether_its_statutory_dates_have_passed() -> No
     ), both.subject
 
 
+def test_a_statutory_date_on_a_holiday_says_when_to_file() -> None:
+    payload = dict(PAYLOADS["deadline_digest"])
+    sunday = dict(payload["statutory"][0], due_date="2026-01-18", days_left=3, file_by="2026-01-16")
+    rendered = render("deadline_digest", dict(payload, statutory=[sunday]), ENVELOPE)
+    for part in (rendered.text, rendered.html):
+        assert "3 days left (a holiday: file by Fri, 16-01-2026)" in part
+
+
 def test_a_zone_without_an_abbreviation_is_named_by_its_offset() -> None:
     dubai = Envelope(1, "A", "F", "Asia/Dubai", ENVELOPE.now, "https://x")
     text = render("hearing_reminder", PAYLOADS["hearing_reminder"], dubai).text
