@@ -31,7 +31,12 @@ def run(conn: Connection, ctx: JobContext) -> Results:
     tenants: list[object] = list(ctx.tenant_ids)
     computed = compute.compute(conn, tenants, ctx.as_of, run_id=ctx.run_id, job_name=JOB_NAME)
     fired = alerts.fire(
-        conn, tenants, ctx.as_of, run_id=ctx.run_id, whatsapp=ctx.settings.whatsapp is not None
+        conn,
+        tenants,
+        ctx.as_of,
+        run_id=ctx.run_id,
+        whatsapp=ctx.settings.whatsapp is not None,
+        quiet_hours=ctx.settings.delivery.quiet_hours,
     )
     scanned, missing = findings.scan_counts(conn, tenants)
     return {

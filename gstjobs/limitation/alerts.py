@@ -26,20 +26,22 @@ A second statement inserts the new events and, for those alone, queues one
 matter's owner and appearing representative always; the practice's admins from the
 rule's ``admins_from`` day (T-7 for appeals and pre-deposits) and always for a lapse,
 a closing condonation window, a defence or the adjournment cap. Messages queued in
-quiet hours (21:00-08:00 in the practice's zone) wait until 08:00, unless waiting would
-pass the day the practice must act by (the date, its previous working day when it is a
-holiday, a lapsed date's condonation end): those are urgent (``urgency`` 2) and go at
-once; an alert whose day is today or tomorrow goes first after quiet hours (1).
+the practice's quiet hours (its own, else GSTJOBS_QUIET_HOURS: as the delivery job
+holds them) wait for their end, unless that would pass the day the practice must act by
+(the date, its previous working day when it is a holiday, a lapsed date's condonation
+end): those are urgent (``urgency`` 2) and go at once; an alert whose day is today or
+tomorrow goes first after quiet hours (1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import Connection, text
 
 from gstjobs.limitation.adjournments import adjournments
+from gstjobs.notify.claim import quiet_window
 from gstjobs.notify.outbox import per_channel
 from gstjobs.notify.practice import KINDS
 
@@ -47,8 +49,6 @@ TEMPLATE = "limitation_alert"
 CONDONATION_THRESHOLDS = (7, 1)
 LAPSED_WITHIN_DAYS = 30
 """A lapse is alerted when it is at most this old, or while it is still condonable."""
-QUIET_FROM_HOUR = 21
-QUIET_UNTIL_HOUR = 8
 
 # The practice's day and clock, per row of a join with ``tenants tn`` (a join with a
 # CTE of tenants here would be costed as tiny and nested-looped: quadratic at scale).
@@ -221,18 +221,17 @@ FIRE = text(
       ON d.proceeding_id = f.proceeding_id AND d.rule_id = f.rule_id AND d.fy = f.fy
     LEFT JOIN limitation_rules r ON r.rule_id = f.rule_id
      AND r.version = COALESCE(d.rule_version, 1)
-    -- Quiet hours ({QUIET_FROM_HOUR}:00-0{QUIET_UNTIL_HOUR}:00 in the practice's zone)
-    -- hold an alert until they end; the day the practice must act by: the date (its
-    -- previous working day while that is still ahead when the date is a holiday), or a
-    -- lapsed date's condonation end; none for what is not the practice's to file.
+    -- The practice's quiet hours at the run's moment, as the delivery job applies them
+    -- (its own, else GSTJOBS_QUIET_HOURS), and the day the practice must act by: the
+    -- date (its previous working day while that is still ahead when the date is a
+    -- holiday), or a lapsed date's condonation end; none for the department's dates, a
+    -- defence or the adjournment cap.
+    LEFT JOIN ({quiet_window("CAST(:as_of AS timestamptz)")}) AS qw
+      ON qw.tenant_id = f.tenant_id
     CROSS JOIN LATERAL (
-        SELECT CASE WHEN extract(hour FROM f.local_now) >= {QUIET_FROM_HOUR}
-                    THEN (f.today + 1) + make_time({QUIET_UNTIL_HOUR}, 0, 0)
-                    WHEN extract(hour FROM f.local_now) < {QUIET_UNTIL_HOUR}
-                    THEN f.today + make_time({QUIET_UNTIL_HOUR}, 0, 0)
-               END AS hold_local,
+        SELECT CASE WHEN qw.quiet THEN qw.quiet_until END AS hold_until,
                CASE WHEN f.rule_id = 'PH_ADJOURNMENT_CAP'
-                         OR f.kind NOT IN ('hard', 'condonable', 'officer_extendable')
+                         OR f.kind NOT IN ('hard', 'condonable', 'officer_extendable', 'info')
                     THEN NULL
                     WHEN f.status = 'lapsed' THEN f.outer_date
                     WHEN f.status = 'open' AND d.falls_on_holiday
@@ -241,16 +240,16 @@ FIRE = text(
                     WHEN f.status = 'open' THEN f.due_date
                END AS act_by
     ) AS q
-    -- Urgent (goes at once, even at night) only when holding it would pass the day to
-    -- act by; soon (after quiet hours, before routine messages) when that day is today
-    -- or tomorrow; else routine.
+    -- Urgent (goes at once, even at night) only when holding it to the end of quiet
+    -- hours would pass the day to act by; soon (after quiet hours, before routine
+    -- messages) when that day is today or tomorrow; else routine.
     CROSS JOIN LATERAL (
         SELECT CASE WHEN q.act_by IS NULL OR q.act_by < f.today THEN 0
-                    WHEN q.hold_local IS NOT NULL AND q.hold_local::date > q.act_by THEN 2
+                    WHEN (q.hold_until AT TIME ZONE f.timezone)::date > q.act_by THEN 2
                     WHEN q.act_by - f.today <= 1 THEN 1
                     ELSE 0
                END AS urgency,
-               q.hold_local AT TIME ZONE f.timezone AS hold_until
+               q.hold_until
     ) AS w
     WHERE NOT EXISTS (SELECT 1 FROM automation_events e
                       WHERE e.tenant_id = f.tenant_id AND e.event_type = f.event_type
@@ -319,10 +318,15 @@ def fire(
     *,
     run_id: int,
     whatsapp: bool,
+    quiet_hours: tuple[time, time] | None,
 ) -> Fired:
-    """Emit today's events and queue their messages, in the caller's transaction."""
+    """Emit today's events and queue their messages, in the caller's transaction.
+    ``quiet_hours``: GSTJOBS_QUIET_HOURS (a practice's own hours win), as delivery uses."""
+    quiet_start, quiet_end = quiet_hours or (None, None)
     params = {
         "tenants": tenants,
+        "quiet_start": quiet_start,
+        "quiet_end": quiet_end,
         "as_of": as_of,
         "run_id": run_id,
         "whatsapp": whatsapp,

@@ -43,7 +43,13 @@ _SCOPE = """
 """
 """Rows a run may take: pending; only its own when a queuing job sends (``:run_id``)."""
 
-_QUIET = f"""
+
+def quiet_window(moment: str) -> str:
+    """SQL: per practice of ``:tenants``, whether ``moment`` (an SQL timestamptz) falls in
+    its quiet hours (``tenants.quiet_hours_start``/``_end``, else ``:quiet_start`` and
+    ``:quiet_end``, in its timezone) and when they end. The delivery job holds routine
+    rows by it; the limitation watch decides by it which alerts cannot wait."""
+    return f"""
     SELECT tn.id AS tenant_id, tn.timezone, q.start_at, q.end_at,
            q.start_at IS NOT NULL AND q.start_at <> q.end_at
            AND CASE WHEN q.start_at < q.end_at
@@ -55,11 +61,14 @@ _QUIET = f"""
     CROSS JOIN LATERAL (
         SELECT COALESCE(tn.quiet_hours_start, CAST(:quiet_start AS time)) AS start_at,
                COALESCE(tn.quiet_hours_end, CAST(:quiet_end AS time)) AS end_at,
-               CAST(({NOW} AT TIME ZONE tn.timezone) AS time) AS local_time,
-               CAST(({NOW} AT TIME ZONE tn.timezone) AS date) AS local_day
+               CAST(({moment} AT TIME ZONE tn.timezone) AS time) AS local_time,
+               CAST(({moment} AT TIME ZONE tn.timezone) AS date) AS local_day
     ) q
     WHERE tn.id = ANY(:tenants)
 """
+
+
+_QUIET = quiet_window(NOW)
 """Per practice of ``:tenants``: whether it is in its quiet hours now, and until when."""
 
 TENANTS = text(

@@ -121,6 +121,10 @@ class SmtpTransport:
         if s.security == "ssl":
             assert self.tls is not None
             conn = smtplib.SMTP_SSL(timeout=timeout, context=self.tls)
+            # smtplib takes the name to verify (and send as SNI) from the constructor
+            # only; connect(host) later leaves it empty, and every implicit-TLS
+            # connection failed with "check_hostname requires server_hostname".
+            conn._host = s.host  # type: ignore[attr-defined]
         else:
             conn = smtplib.SMTP(timeout=timeout)
         self._conn = conn  # before connecting, so that the guard can cut a slow greeting
@@ -139,7 +143,7 @@ class SmtpTransport:
                 conn.ehlo()
             if s.username and s.password:
                 conn.login(s.username, s.password)
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
             self._drop()
             slow = guard.expired or isinstance(exc, TimeoutError)
             reason = "did not answer in time" if slow else None

@@ -191,7 +191,9 @@ SENDERS = st.one_of(
 
 SMTP_OTHERS = st.one_of(
     st.sampled_from(["127.0.0.1", "localhost", ""]).map(lambda v: fault("SMTP_HOST", v, VALID)),
-    st.sampled_from(["::1", " 127.0.0.1 "]).map(lambda v: fault("SMTP_HOST", v, EITHER)),
+    st.just(fault("SMTP_HOST", " 127.0.0.1 ", EITHER)),
+    # a valid host, but the stand-in listens on IPv4 loopback only: nothing answers there
+    st.just(fault("SMTP_HOST", "::1", CHANNEL_DOWN)),
     st.just(fault("SMTP_SECURITY", "none", VALID)),
     # the stand-in speaks plain SMTP: TLS cannot be negotiated, the channel is unusable
     st.sampled_from(["starttls", "ssl", ""]).map(lambda v: fault("SMTP_SECURITY", v, CHANNEL_DOWN)),
@@ -201,7 +203,12 @@ SMTP_OTHERS = st.one_of(
     st.just(fault("SMTP_SECURITY", " none ", EITHER)),
     st.just(fault("SMTP_SECURITY", "SSL", CHANNEL_DOWN)),
     st.just(
-        Fault((("SMTP_USERNAME", "mailer"), ("SMTP_PASSWORD", "s3cret")), VALID, ("SMTP_USERNAME",))
+        # set together they are valid, but the stand-in offers no AUTH: channel down
+        Fault(
+            (("SMTP_USERNAME", "mailer"), ("SMTP_PASSWORD", "s3cret")),
+            CHANNEL_DOWN,
+            ("SMTP_USERNAME",),
+        )
     ),
     st.sampled_from(["SMTP_USERNAME", "SMTP_PASSWORD"]).map(
         lambda n: Fault(((n, "alone"),), INVALID, ("SMTP_USERNAME", "SMTP_PASSWORD"))

@@ -239,6 +239,23 @@ def test_smtp_greeting_421_is_a_channel_down(engine: Engine, db_url: URL) -> Non
     assert {(r.status, r.attempts) for r in by_id(engine).values()} == {("pending", 0)}
 
 
+def test_implicit_tls_is_attempted_and_a_plain_server_is_a_channel_down(
+    engine: Engine, db_url: URL
+) -> None:
+    """SMTP_SECURITY=ssl: the TLS handshake is made with the host's name (smtplib took
+    it from its constructor only, so every such connection failed with 'check_hostname
+    requires server_hostname' and was retried for ever, found by the settings fuzz).
+    Against a server that speaks plain SMTP it fails the handshake: channel down."""
+    t, _ = email_rows(engine, 1)
+    with raw_smtp("greet-421") as port:
+        env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "ssl"}
+        report = drain(engine, notify_settings(db_url, {**env, "SMTP_FROM": "r@p.example"}), [t])
+    assert report.down and report.down[0].startswith("email: SMTP server 127.0.0.1:")
+    assert "server_hostname" not in report.down[0]
+    assert "SSL" in report.down[0] or "ssl" in report.down[0], report.down[0]
+    assert {(r.status, r.attempts) for r in by_id(engine).values()} == {("pending", 0)}
+
+
 def test_smtp_login_refused_is_a_channel_down_and_the_password_is_never_shown(
     engine: Engine, db_url: URL
 ) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import dataclasses
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -106,6 +107,7 @@ def test_thresholds_fire_once_and_admins_join_from_t_minus_7(
             reference_no="ZD3311260012345",
         )
     # T-30 for APL01 (due 04-02-2027): owner and representative, no partner.
+    settings = _quiet(settings)
     run_job(settings, "limitation-watch", as_of=morning(date(2027, 1, 5)))
     t30 = [n for n in _notifications(engine) if "APL01_APPEAL" in n.dedup_key]
     assert {n.user_id for n in t30} == {m.owner, m.advocate}
@@ -350,6 +352,24 @@ def test_no_file_by_advice_for_a_working_day_already_past(
     assert "the GST portal accepts filings and payments on holidays" in text_
 
 
+def _sent(engine: Engine, tenant: Any, rule_id: str) -> list[Any]:
+    """A rule's alerts to ``tenant``: how urgent, when due to go, and any file-by day."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT DISTINCT urgency, next_attempt_at, payload ->> 'file_by' AS file_by "
+                "FROM notifications WHERE tenant_id = :t AND dedup_key LIKE :rule"
+            ),
+            {"t": tenant, "rule": f"%:{rule_id}:%"},
+        ).all()
+
+
+def _quiet(settings: Settings) -> Settings:
+    """The default quiet hours, 21:00-08:00 (the tests' settings have none)."""
+    delivery = dataclasses.replace(settings.delivery, quiet_hours=(time(21, 0), time(8, 0)))
+    return dataclasses.replace(settings, delivery=delivery)
+
+
 def _appeal(conn: Any, m: Any, communicated: date) -> None:
     """An order whose APL-01 appeal falls due three months after ``communicated``."""
     issued = communicated - timedelta(days=1)
@@ -376,6 +396,7 @@ def test_quiet_hours_hold_an_alert_only_while_that_keeps_its_day(
     """An alert waits for the end of quiet hours (08:00) unless that would pass the day
     to act by: then it goes at once (urgent). Due today or tomorrow, it goes first after
     quiet hours (soon). In each practice's own zone."""
+    settings = _quiet(settings)
     with engine.begin() as conn:
         ist, late, london = matter(conn), matter(conn), matter(conn, tz="Europe/London")
         _appeal(conn, ist, date(2026, 11, 4))  # due 04-02-2027
@@ -414,16 +435,31 @@ def test_quiet_hours_hold_an_alert_only_while_that_keeps_its_day(
         )
     friday = datetime(2026, 12, 11, 22, 0, tzinfo=IST)  # ASMT-11 reply due Sun 13-12
     run_job(settings, "limitation-watch", as_of=friday, tenants=(sunday.tenant_id,))
-    with engine.connect() as conn:
-        reply = conn.execute(
-            text(
-                "SELECT DISTINCT urgency, next_attempt_at, payload ->> 'file_by' AS file_by "
-                "FROM notifications WHERE tenant_id = :t AND dedup_key LIKE '%ASMT11_REPLY:%'"
-            ),
-            {"t": sunday.tenant_id},
-        ).all()
+    reply = _sent(engine, sunday.tenant_id, "ASMT11_REPLY")
     assert [(r.urgency, r.next_attempt_at) for r in reply] == [(2, friday)]
     assert reply[0].file_by.startswith("11-12-2026")
+    # A practice's own quiet hours, as delivery applies them: from 18:00 in Los Angeles,
+    # the 07:30 IST run is 18:00 on the due day there; holding to 08:00 would pass it.
+    with engine.begin() as conn:
+        west = matter(conn, tz="America/Los_Angeles")
+        _appeal(conn, west, date(2026, 11, 4))  # due 04-02-2027
+        conn.execute(
+            text(
+                "UPDATE tenants SET quiet_hours_start = '18:00', quiet_hours_end = '08:00' "
+                "WHERE id = :t"
+            ),
+            {"t": west.tenant_id},
+        )
+    six = datetime(2027, 2, 5, 7, 30, tzinfo=IST)
+    run_job(settings, "limitation-watch", as_of=six, tenants=(west.tenant_id,))
+    assert _queued(engine, west.tenant_id) == {"T-0:2027-02-04": (2, six)}
+    # The last day to pay within an SCN's window (an 'info' date) is the practice's too.
+    with engine.begin() as conn:
+        payer = matter(conn)
+        proceeding(conn, payer, "SCN_S73", date(2027, 1, 5), tax_cgst=1000)  # pay by 04-02
+    run_job(settings, "limitation-watch", as_of=at_ten, tenants=(payer.tenant_id,))
+    paid = _sent(engine, payer.tenant_id, "SCN_PAY_WINDOW")
+    assert [(r.urgency, r.next_attempt_at) for r in paid] == [(2, at_ten)]
     # The 07:30 IST run is 02:00 in London: tomorrow's date waits for 08:00 there.
     run_job(
         settings,
