@@ -167,6 +167,17 @@ _PATTERNS = {
 }
 
 
+_RAISED: dict[str, dict[str, tuple[str, ...] | re.Pattern[str]]] = {
+    "limitation_approaching": {"status": ("open",), "threshold": re.compile(r"T-\d+")},
+    "limitation_lapsed": {"status": ("lapsed",), "threshold": ("lapsed",)},
+    "condonation_closing": {"status": ("lapsed",), "threshold": re.compile(r"outer-\d+")},
+    "limitation_defence_found": {"status": ("defence_found",), "threshold": ("defence",)},
+    "adjournment_cap_reached": {"status": ("open",), "threshold": ("cap", "warning")},
+}
+"""What limitation-watch raises each trigger with (gstjobs.limitation.alerts): a
+condition on another value never matches, or with ne / not_in matches every event."""
+
+
 def validate_conditions(
     conditions: Any, where: str = "conditions", trigger_event: str | None = None
 ) -> dict[str, Any]:
@@ -221,6 +232,12 @@ def _check_field(here: str, field: str, test: Any, trigger: str, fields: Mapping
                 raise RuleError(f"{at}: {field} is text (got {_show(value)})")
             if kind in _PATTERNS and not _PATTERNS[kind][0].fullmatch(value):
                 raise RuleError(f"{at}: {field} is {_PATTERNS[kind][1]} (got {_show(value)})")
+            raised = _RAISED.get(trigger, {}).get(field)
+            if raised is not None and not (
+                raised.fullmatch(value) if isinstance(raised, re.Pattern) else value in raised
+            ):
+                shown = raised.pattern if isinstance(raised, re.Pattern) else ", ".join(raised)
+                raise RuleError(f"{at}: {trigger} events have {field} {shown} (got {_show(value)})")
 
 
 def _check_operator(where: str, op: str, arg: Any) -> None:

@@ -105,6 +105,10 @@ def test_bad_conditions_name_the_field(conditions: Any, message: str) -> None:
         ("limitation_lapsed", {"status": "Lapsed"}, "conditions.status: status is one of open"),
         ("limitation_approaching", {"threshold": "T30"}, "conditions.threshold: threshold is T-"),
         ("task_overdue", {"case_id": "not-a-uuid"}, "conditions.case_id: case_id is a UUID"),
+        # Values the watch never raises with that trigger.
+        ("limitation_lapsed", {"status": {"ne": "met"}}, "conditions.status.ne: limitation_lapsed"),
+        ("limitation_approaching", {"threshold": "lapsed"}, "conditions.threshold: limitation_"),
+        ("adjournment_cap_reached", {"status": "lapsed"}, "conditions.status: adjournment_cap"),
         # The adjournment count is on the cap's events only.
         ("limitation_approaching", {"adjournments": {"gte": 2}}, "conditions.adjournments is not"),
     ],
