@@ -8,14 +8,18 @@ serialises upgrades, so two hosts running ``gstjobs db upgrade`` at once are saf
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
 from gstjobs.core import SILENT, Progress
 from gstjobs.errors import ConfigError, GstjobsError, first_line
+
+log = logging.getLogger(__name__)
 
 LOCK_SQL = text("SELECT pg_advisory_lock(hashtext('gstjobs'), hashtext('migrate'))")
 UNLOCK_SQL = text("SELECT pg_advisory_unlock(hashtext('gstjobs'), hashtext('migrate'))")
@@ -95,6 +99,12 @@ def upgrade(engine: Engine, progress: Progress = SILENT) -> list[Migration]:
     return applied
 
 
+def _tell(notice: Any) -> None:
+    message = getattr(notice, "message_primary", None) or ""
+    if message.startswith("gstjobs: "):
+        log.warning("%s", message.removeprefix("gstjobs: "))
+
+
 def _apply(engine: Engine, migration: Migration) -> None:
     try:
         with engine.begin() as conn:
@@ -102,7 +112,13 @@ def _apply(engine: Engine, migration: Migration) -> None:
             # so a '%' in a migration is never read as a placeholder.
             driver = conn.connection.driver_connection
             assert driver is not None
-            driver.execute(migration.sql.encode())
+            # What a migration says to the operator (RAISE NOTICE 'gstjobs: …', e.g. a
+            # check left out for legacy rows, 015) reaches stderr as a warning.
+            driver.add_notice_handler(_tell)
+            try:
+                driver.execute(migration.sql.encode())
+            finally:
+                driver.remove_notice_handler(_tell)
             conn.execute(
                 RECORD_SQL,
                 {

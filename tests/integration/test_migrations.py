@@ -136,7 +136,9 @@ def test_sits_on_an_existing_litigation_database(empty_db_url: URL, tmp_path: Pa
     assert (row.title, row.is_overdue) == ("Reply to DRC-01", True)
 
 
-def test_a_legacy_value_never_blocks_an_update(empty_db_url: URL, tmp_path: Path) -> None:
+def test_a_legacy_value_never_blocks_an_update(
+    empty_db_url: URL, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A row holding a value outside the contract's (a task priority 'Urgent'): after the
     upgrade the litigation system can still update it, and sla-check still flags it
     with the rest of its practice (a NOT VALID check made both fail). The checks the
@@ -152,7 +154,12 @@ def test_a_legacy_value_never_blocks_an_update(empty_db_url: URL, tmp_path: Path
                 "now() - interval '9 days', NULL)"
             )
         )
-    migrate.upgrade(engine)
+    with caplog.at_level("WARNING", logger="gstjobs.migrate"):
+        migrate.upgrade(engine)
+    told = [r.getMessage() for r in caplog.records if r.name == "gstjobs.migrate"]
+    assert told == [
+        "tasks holds rows outside tasks_priority_check: the check is dropped, not enforced"
+    ]
     settings = load_settings(
         clean_env({"DATABASE_URL": url_text(empty_db_url), "GSTJOBS_DATA_DIR": str(tmp_path)})
     )
