@@ -51,10 +51,12 @@ MONITOR_READS = (
     "limitation_dates",
     "limitation_rules",
     "users",
+    "tasks",
 )
 """What status, history, health-report, metrics, doctor, analytics and limitation list
 read (health-report reads the matters too: hearings with no recorded outcome,
-proceedings missing dates; limitation list names the matter and whom it concerns)."""
+proceedings missing dates, values it does not know in hearings, tasks, cases and users;
+limitation list names the matter and whom it concerns)."""
 
 TABLES = text(
     """

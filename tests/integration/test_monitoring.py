@@ -339,3 +339,33 @@ def test_hearings_with_no_outcome_are_chased_by_matter_reference(cli: Any, engin
         "1 hearing(s) past with no outcome recorded: DRC-01/2025-26/014"
     )
     assert hearings[0]["tenant_id"] == str(t)
+
+
+def test_values_gstjobs_does_not_know_are_reported_with_what_they_cost(
+    cli: Any, engine: Engine
+) -> None:
+    """An existing database's legacy values (migration 015 keeps them): an upcoming
+    hearing 'Listed' gets no reminder, and nothing else would say so."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for table, check in (
+            ("hearings", "hearings_status_check"),
+            ("tasks", "tasks_priority_check"),
+        ):
+            conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {check}"))
+        t = factory.tenant(conn)
+        matter = factory.case(conn, t)
+        factory.hearing(conn, t, matter, now + timedelta(days=2), status="Listed")
+        factory.hearing(conn, t, matter, now + timedelta(days=9), status="scheduled")
+        factory.hearing(conn, t, matter, now - timedelta(days=30), status="Heard")  # past
+        factory.hearing(conn, t, matter, now + timedelta(days=3))  # Scheduled: fine
+        factory.task(conn, t, due=now, priority="Urgent")
+        factory.task(conn, t, due=now, priority="Urgent", status="Completed")  # done: no matter
+    found = cli("health-report", "--json").json()["findings"]
+    unknown = sorted(f["message"] for f in found if f["subject"].endswith("DATA_UNKNOWN"))
+    assert unknown == [
+        "1 row(s) with a task priority gstjobs does not know (Urgent): no SLA check; "
+        "use one of Critical, High, Medium, Low",
+        "2 row(s) with a hearing status gstjobs does not know (Listed, scheduled): "
+        "no reminder; use one of Scheduled, Attended, Adjourned, Missed, Cancelled",
+    ]
