@@ -41,6 +41,7 @@ from datetime import datetime, time
 from sqlalchemy import Connection, text
 
 from gstjobs.limitation.adjournments import adjournments
+from gstjobs.limitation.register import file_by
 from gstjobs.notify.claim import quiet_window
 from gstjobs.notify.outbox import per_channel
 from gstjobs.notify.practice import KINDS
@@ -93,11 +94,7 @@ _MESSAGE = f"""
         -- A last date on a holiday: the previous working day to file by, while that day
         -- is not past; once it is (an alert on the Saturday or the holiday itself), only
         -- the flag, for the message to say the portal takes filings on holidays.
-        'file_by', CASE WHEN d.falls_on_holiday
-                             AND gstjobs_previous_working_day(d.due_date, p.state_code)
-                                 >= f.today
-                        THEN gstjobs_show_date(
-                                 gstjobs_previous_working_day(d.due_date, p.state_code)) END,
+        'file_by', gstjobs_show_date({file_by("d", "p", "f.today")}),
         'holiday', CASE WHEN d.falls_on_holiday AND d.due_date >= f.today THEN true END,
         'outer_date', CASE WHEN d.outer_date IS NOT NULL
                            THEN gstjobs_show_date(d.outer_date) END,
@@ -234,10 +231,7 @@ FIRE = text(
                          OR f.kind NOT IN ('hard', 'condonable', 'officer_extendable', 'info')
                     THEN NULL
                     WHEN f.status = 'lapsed' THEN f.outer_date
-                    WHEN f.status = 'open' AND d.falls_on_holiday
-                         AND gstjobs_previous_working_day(f.due_date, p.state_code) >= f.today
-                    THEN gstjobs_previous_working_day(f.due_date, p.state_code)
-                    WHEN f.status = 'open' THEN f.due_date
+                    WHEN f.status = 'open' THEN COALESCE({file_by("d", "p", "f.today")}, f.due_date)
                END AS act_by
     ) AS q
     -- Urgent (goes at once, even at night) only when holding it to the end of quiet

@@ -44,7 +44,18 @@ LIST = text(
     """
 )
 
-STATUTORY_ITEMS_CTE = """
+
+def file_by(dates: str, proceedings: str, today: str) -> str:
+    """SQL: for a date that falls on a holiday, the working day before it in the
+    proceeding's state, while that day is not past (else NULL: on the holiday itself the
+    portal still takes the filing). ``dates`` and ``proceedings`` are the aliases of
+    ``limitation_dates`` and ``proceedings``; ``today`` the practice's local date. The
+    limitation alert, its urgency and the morning digest all say the same day."""
+    previous = f"gstjobs_previous_working_day({dates}.due_date, {proceedings}.state_code)"
+    return f"CASE WHEN {dates}.falls_on_holiday AND {previous} >= {today} THEN {previous} END"
+
+
+STATUTORY_ITEMS_CTE = f"""
     statutory_items AS (
         -- Per user: the practice's own statutory dates due in the next 7 days
         -- ('next_7_days') and those passed but still condonable or passed in the last
@@ -62,11 +73,7 @@ STATUTORY_ITEMS_CTE = """
                    d.due_date, d.due_date - l.today AS days_left, d.outer_date, d.amount,
                    -- A date on a holiday: the working day before, while it is ahead (as
                    -- the limitation alert says it).
-                   CASE WHEN d.status = 'open' AND d.falls_on_holiday
-                             AND gstjobs_previous_working_day(d.due_date, p.state_code)
-                                 >= l.today
-                        THEN gstjobs_previous_working_day(d.due_date, p.state_code)
-                   END AS file_by
+                   {file_by("d", "p", "l.today")} AS file_by
             FROM limitation_dates d
             JOIN (SELECT tn.id AS tenant_id,
                          (CAST(:as_of AS timestamptz) AT TIME ZONE tn.timezone)::date AS today

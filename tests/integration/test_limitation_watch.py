@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -352,16 +353,23 @@ def test_no_file_by_advice_for_a_working_day_already_past(
     assert "the GST portal accepts filings and payments on holidays" in text_
 
 
-def _sent(engine: Engine, tenant: Any, rule_id: str) -> list[Any]:
-    """A rule's alerts to ``tenant``: how urgent, when due to go, and any file-by day."""
+def _alerts(engine: Engine, tenant: Any, rule_id: str) -> list[Any]:
+    """A rule's alerts to ``tenant``, one row per recipient and channel."""
     with engine.connect() as conn:
         return conn.execute(
             text(
-                "SELECT DISTINCT urgency, next_attempt_at, payload ->> 'file_by' AS file_by "
-                "FROM notifications WHERE tenant_id = :t AND dedup_key LIKE :rule"
+                "SELECT dedup_key, urgency, next_attempt_at, payload ->> 'file_by' AS file_by "
+                "FROM notifications WHERE template = 'limitation_alert' AND tenant_id = :t "
+                "AND dedup_key LIKE :rule"
             ),
             {"t": tenant, "rule": f"%:{rule_id}:%"},
         ).all()
+
+
+def _sent(engine: Engine, tenant: Any, rule_id: str) -> list[Any]:
+    """A rule's alerts to ``tenant``: how urgent, when due to go, and any file-by day."""
+    rows = {(r.urgency, r.next_attempt_at, r.file_by) for r in _alerts(engine, tenant, rule_id)}
+    return [SimpleNamespace(urgency=u, next_attempt_at=n, file_by=f) for u, n, f in rows]
 
 
 def _quiet(settings: Settings) -> Settings:
@@ -378,16 +386,15 @@ def _appeal(conn: Any, m: Any, communicated: date) -> None:
 
 def _queued(engine: Engine, tenant: Any) -> dict[str, tuple[int, datetime]]:
     """Each APL01_APPEAL alert's threshold and due date, with its urgency and send time."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT dedup_key, urgency, next_attempt_at FROM notifications "
-                "WHERE template = 'limitation_alert' AND tenant_id = :t "
-                "AND dedup_key LIKE '%APL01_APPEAL:%'"
-            ),
-            {"t": tenant},
-        ).all()
-    return {":".join(r.dedup_key.split(":")[4:6]): (r.urgency, r.next_attempt_at) for r in rows}
+    return {
+        ":".join(r.dedup_key.split(":")[4:6]): (r.urgency, r.next_attempt_at)
+        for r in _alerts(engine, tenant, "APL01_APPEAL")
+    }
+
+
+def _watch(settings: Settings, moment: datetime, m: Any) -> None:
+    """limitation-watch at ``moment`` for the practice of matter ``m`` alone."""
+    run_job(settings, "limitation-watch", as_of=moment, tenants=(m.tenant_id,))
 
 
 def test_quiet_hours_hold_an_alert_only_while_that_keeps_its_day(
@@ -405,27 +412,17 @@ def test_quiet_hours_hold_an_alert_only_while_that_keeps_its_day(
         _appeal(conn, london, date(2026, 11, 4))  # due 04-02-2027, London time
     eight = datetime(2027, 2, 4, 8, 0, tzinfo=IST)
     # 22:00 the evening before: tomorrow's date waits for 08:00 on the day, first.
-    run_job(
-        settings,
-        "limitation-watch",
-        as_of=datetime(2027, 2, 3, 22, 0, tzinfo=IST),
-        tenants=(ist.tenant_id,),
-    )
+    _watch(settings, datetime(2027, 2, 3, 22, 0, tzinfo=IST), ist)
     assert _queued(engine, ist.tenant_id) == {
         "T-1:2027-02-04": (1, eight),
         "T-30:2027-03-05": (0, eight),
     }
     # 03:00 on the day: 08:00 is still the day.
-    run_job(
-        settings,
-        "limitation-watch",
-        as_of=datetime(2027, 2, 4, 3, 0, tzinfo=IST),
-        tenants=(ist.tenant_id,),
-    )
+    _watch(settings, datetime(2027, 2, 4, 3, 0, tzinfo=IST), ist)
     assert _queued(engine, ist.tenant_id)["T-0:2027-02-04"] == (1, eight)
     # 22:00 on the day (a catch-up): 08:00 would be the day after; now, urgent.
     at_ten = datetime(2027, 2, 4, 22, 0, tzinfo=IST)
-    run_job(settings, "limitation-watch", as_of=at_ten, tenants=(late.tenant_id,))
+    _watch(settings, at_ten, late)
     assert _queued(engine, late.tenant_id) == {"T-0:2027-02-04": (2, at_ten)}
     # A date on a Sunday: the practice files by Friday; at 22:00 on Friday, now.
     with engine.begin() as conn:
@@ -434,7 +431,7 @@ def test_quiet_hours_hold_an_alert_only_while_that_keeps_its_day(
             conn, sunday, "ASMT_10", date(2026, 11, 12), communicated_date=date(2026, 11, 13)
         )
     friday = datetime(2026, 12, 11, 22, 0, tzinfo=IST)  # ASMT-11 reply due Sun 13-12
-    run_job(settings, "limitation-watch", as_of=friday, tenants=(sunday.tenant_id,))
+    _watch(settings, friday, sunday)
     reply = _sent(engine, sunday.tenant_id, "ASMT11_REPLY")
     assert [(r.urgency, r.next_attempt_at) for r in reply] == [(2, friday)]
     assert reply[0].file_by.startswith("11-12-2026")
@@ -451,22 +448,17 @@ def test_quiet_hours_hold_an_alert_only_while_that_keeps_its_day(
             {"t": west.tenant_id},
         )
     six = datetime(2027, 2, 5, 7, 30, tzinfo=IST)
-    run_job(settings, "limitation-watch", as_of=six, tenants=(west.tenant_id,))
+    _watch(settings, six, west)
     assert _queued(engine, west.tenant_id) == {"T-0:2027-02-04": (2, six)}
     # The last day to pay within an SCN's window (an 'info' date) is the practice's too.
     with engine.begin() as conn:
         payer = matter(conn)
         proceeding(conn, payer, "SCN_S73", date(2027, 1, 5), tax_cgst=1000)  # pay by 04-02
-    run_job(settings, "limitation-watch", as_of=at_ten, tenants=(payer.tenant_id,))
+    _watch(settings, at_ten, payer)
     paid = _sent(engine, payer.tenant_id, "SCN_PAY_WINDOW")
     assert [(r.urgency, r.next_attempt_at) for r in paid] == [(2, at_ten)]
     # The 07:30 IST run is 02:00 in London: tomorrow's date waits for 08:00 there.
-    run_job(
-        settings,
-        "limitation-watch",
-        as_of=datetime(2027, 2, 3, 7, 30, tzinfo=IST),
-        tenants=(london.tenant_id,),
-    )
+    _watch(settings, datetime(2027, 2, 3, 7, 30, tzinfo=IST), london)
     assert _queued(engine, london.tenant_id) == {
         "T-1:2027-02-04": (1, datetime(2027, 2, 3, 8, 0, tzinfo=ZoneInfo("Europe/London")))
     }
