@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -146,6 +146,7 @@ def execute(
             tenants = in_shard(load_tenants(conn, request.tenants), shard)
             _check_time_travel(conn, request)
             slot = _slot(conn, spec, settings, request)
+            request = _dated_by_slot(conn, spec, settings, request, slot)
             if request.scheduled and (pause := slots.paused(conn).get(spec.name)):
                 message = f"skipped: {spec.cli_name} is paused since {pause.paused_at:%Y-%m-%d}"
                 message += f" ({pause.reason})" if pause.reason else ""
@@ -204,6 +205,23 @@ def _slot(
         return request.slot
     now = conn.execute(text("SELECT now()")).scalar_one()
     return slots.slot_at(spec, settings.tz, now)
+
+
+def _dated_by_slot(
+    conn: Connection,
+    spec: JobSpec,
+    settings: Settings,
+    request: RunRequest,
+    slot: datetime | None,
+) -> RunRequest:
+    """A scheduled run of a job kept per day that starts past its slot's grace or day
+    (cron fired at 23:59, the run began at 00:01) works as of its slot
+    (``slots.works_as_of``); an explicit ``--as-of`` stands."""
+    if slot is None or request.as_of is not None:
+        return request
+    now = conn.execute(text("SELECT now()")).scalar_one()
+    as_of = slots.works_as_of(spec, settings.tz, slot, now)
+    return request if as_of is None else replace(request, as_of=as_of)
 
 
 def _record_skipped(

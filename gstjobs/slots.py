@@ -129,6 +129,20 @@ def grace(spec: JobSpec, tz: ZoneInfo, moment: datetime) -> timedelta:
     return min(MAX_GRACE, interval(spec, tz, moment) / 3)
 
 
+def works_as_of(spec: JobSpec, tz: ZoneInfo, slot: datetime, now: datetime) -> datetime | None:
+    """As of when a scheduled run for ``slot`` starting at ``now`` works.
+
+    Jobs kept per day (catch-up ``each-day``: the nightly snapshot) work as of their
+    slot unless they start within its grace on the slot's own local day: the 23:59
+    snapshot begun at 00:01, or caught up days later, is still the snapshot of its own
+    day, not of the next. Every other job (and an on-time run) works as of the moment
+    it runs: None."""
+    if spec.catch_up != "each-day":
+        return None
+    same_day = now.astimezone(tz).date() == slot.astimezone(tz).date()
+    return None if same_day and now - slot <= grace(spec, tz, now) else slot
+
+
 def between(
     spec: JobSpec, tz: ZoneInfo, after: datetime, until: datetime, limit: int = MAX_MISSED
 ) -> list[datetime]:

@@ -99,7 +99,5 @@ def _wanted(conn: Connection, spec: JobSpec, tz: ZoneInfo, now: datetime, shard:
         today = now.astimezone(tz).date()
         open_ = [s for s in open_ if s.astimezone(tz).date() == today]
     if spec.catch_up == "each-day":
-        # A slot run within its grace works as of now; a late one as of its own moment.
-        grace = slots.grace(spec, tz, now)
-        return [Due(spec, s, None if now - s <= grace else s, shard) for s in open_]
+        return [Due(spec, s, slots.works_as_of(spec, tz, s, now), shard) for s in open_]
     return [Due(spec, s, None, shard) for s in open_[-1:]]

@@ -63,3 +63,17 @@ def test_between_keeps_the_latest_when_it_must_cut() -> None:
     end = datetime(2026, 11, 29, 10, 0, tzinfo=IST)
     got = slots.between(deliver, IST, end - timedelta(days=3), end, limit=5)
     assert got[-1] == end and len(got) == 5
+
+
+def test_the_nightly_snapshot_begun_after_midnight_is_still_the_day_before() -> None:
+    """CI found it at 00:05 IST: run-due started the 23:59 slot within its grace but on
+    the next day, and the snapshot took the new day's date (the night was lost)."""
+    nightly, sla = find("analytics-snapshot"), find("sla-check")
+    slot = datetime(2026, 11, 29, 23, 59, tzinfo=IST)
+    # on time, the same day: as of the moment it runs
+    assert slots.works_as_of(nightly, IST, slot, slot + timedelta(seconds=40)) is None
+    # within the grace but past midnight, or late: as of its slot
+    for late in (timedelta(minutes=5), timedelta(minutes=11), timedelta(days=2)):
+        assert slots.works_as_of(nightly, IST, slot, slot + late) == slot
+    # a job not kept per day always works as of the moment it runs
+    assert slots.works_as_of(sla, IST, slot, slot + timedelta(days=1)) is None
