@@ -153,17 +153,19 @@ def status_json(rows: Sequence[JobStatus], database: str, now: datetime) -> dict
 
 def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> RenderableType:
     z, width = tables.zone(tz), stdout.width
+    # Headers on two lines when narrow: at 80 columns the missed slots still fit.
+    n = "\n" if width < tables.NARROW else " "
     cols = (
         tables.Col("job"),
         tables.Col("outcome"),
-        tables.Col(f"last run ({z})", keep=2),
+        tables.Col(f"last run{n}({z})", keep=2),
         tables.Col("took", keep=4, justify="right"),
         tables.Col("late?"),
-        tables.Col(f"next due ({z})", keep=3),
-        tables.Col("missed 7d", keep=4, justify="right"),
-        tables.Col("success 7d", keep=5, justify="right"),
-        tables.Col("failed 7d", keep=6, justify="right"),
-        tables.Col("runs 7d", keep=7, justify="right"),
+        tables.Col(f"next due{n}({z})", keep=3),
+        tables.Col(f"missed{n}7d", keep=4, justify="right"),
+        tables.Col(f"success{n}7d", keep=5, justify="right"),
+        tables.Col(f"failed{n}7d", keep=6, justify="right"),
+        tables.Col(f"runs{n}7d", keep=7, justify="right"),
         tables.Col("schedule", keep=8),
     )
     body: list[list[tables.Cell]] = []

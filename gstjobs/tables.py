@@ -79,7 +79,7 @@ def fitted(
             table.add_column(c.header, justify=c.justify, no_wrap=True, min_width=natural[i])  # type: ignore[arg-type]
     for r in rows:
         table.add_row(*(r[i] for i in shown))
-    left_out = [cols[i].header for i in range(len(cols)) if i not in shown]
+    left_out = [" ".join(cols[i].header.split()) for i in range(len(cols)) if i not in shown]
     if left_out:
         table.caption = f"not shown at this width: {', '.join(left_out)} (--json has all)"
         table.caption_justify = "left"

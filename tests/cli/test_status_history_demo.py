@@ -156,7 +156,7 @@ def test_tables_fit_80_columns_and_are_not_padded_when_piped(cli: Any) -> None:
         assert _widest(narrow.stdout) <= 80, (args, narrow.stdout)
         assert "…" not in narrow.stdout  # nothing cut to an ellipsis
     status = cli("status", env={"COLUMNS": "80"}).stdout
-    for word in ("sla-check", "success", "late?", "next due"):
+    for word in ("sla-check", "success", "late?", "next due", "missed"):
         assert word in status
     wide = cli("status", env={"COLUMNS": "200"}).stdout
     assert "success 7d" in wide and "schedule" in wide
