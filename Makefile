@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-embedded test-local lint bench faults docs clean
+.PHONY: venv demo test test-embedded test-local lint bench faults hours docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ test: venv lint
 ## a few rounds and a few dozen cases.
 faults: venv
 	GSTJOBS_FAULTS=1 $(BIN)/python -m pytest -q -s tests/faults
+
+## hours: the whole suite at the hours where gstjobs turns (HOURS, Asia/Kolkata): every
+## clock, the tests', gstjobs' and the embedded PostgreSQL's, moved by libfaketime.
+## CI runs at whatever hour it starts; this shows a test that only holds by day.
+HOURS ?= 23:56 07:56 20:56 05:26
+hours: venv
+	@for h in $(HOURS); do $(BIN)/python tests/at_hour.py $$h || exit $$?; done
 
 lint: venv
 	$(BIN)/ruff check gstjobs tests bench
