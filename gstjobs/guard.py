@@ -56,6 +56,31 @@ class Stopped(BaseException):
         self.signal_name = signal_name
 
 
+@contextmanager
+def within(seconds: float, reason: str) -> Iterator[None]:
+    """Raise ``Stopped(reason)`` in the main thread when the block outlasts ``seconds``.
+
+    For what a run does on its ledger session before its ``Guard`` is up (opening its
+    record): a reply lost on a silent link would otherwise be waited for for ever, since
+    a link whose far end still acknowledges (a frozen proxy, a stuck pooler) trips no
+    TCP keepalive or user timeout. psycopg runs signal handlers as it waits, so the
+    wait ends within a fraction of a second of the limit."""
+    armed = True
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if armed:
+            raise Stopped(reason)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        armed = False  # an alarm from here on comes too late to matter
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 Ping = Callable[[], None]
 """One round trip on the ledger session; raises when the session is gone."""
 

@@ -36,7 +36,7 @@ from gstjobs.config import Settings
 from gstjobs.core import SILENT, JobContext, JobSpec, Progress, Results
 from gstjobs.db import Database, connect, describe, is_connection_lost, make_engine
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
-from gstjobs.guard import Guard, Stopped, hold_signals, release_signals
+from gstjobs.guard import Guard, Stopped, hold_signals, release_signals, within
 from gstjobs.migrate import require_current
 from gstjobs.tenants import Selection, in_shard
 from gstjobs.tenants import load as load_tenants
@@ -308,15 +308,24 @@ class _Run:
     # ------------------------------------------------------------ the run
     def execute(self, tenants: Selection) -> RunOutcome:
         spec, request = self.spec, self.request
+        began = time.monotonic()
         hold_signals()  # until the guard handles them: a SIGTERM now is recorded too
         try:
-            self.started = ledger.start(
-                self.ledger,
-                **_start_fields(spec, request, "running"),
-                deadline_s=self.limits.deadline_s,
-            )
-            if self.slot is not None:
-                self._serve_slot(self.slot)
+            # The guard is not up yet: without a bound, a reply lost on a silent link
+            # (the row committed, its answer never back) would be waited for for ever,
+            # with SIGTERM held. The run's deadline bounds this too.
+            no_answer = f"no answer within its deadline of {self.limits.deadline_s:g} s"
+            with within(self.limits.deadline_s, no_answer):
+                self.started = ledger.start(
+                    self.ledger,
+                    **_start_fields(spec, request, "running"),
+                    deadline_s=self.limits.deadline_s,
+                )
+                if self.slot is not None:
+                    self._serve_slot(self.slot)
+        except Stopped as exc:
+            release_signals()
+            return self._stopped_starting(exc.reason, began)
         except BaseException:
             release_signals()
             raise
@@ -407,6 +416,40 @@ class _Run:
             error.message if error else None,
             error.details if error else None,
             tuple(f.tenant_id for f in self.failures),
+        )
+
+    def _stopped_starting(self, reason: str, began: float) -> RunOutcome:
+        """The ledger session gave no answer while the run opened its record (its
+        ``running`` row, its slot): drop it, and close the record, if the run learnt
+        it, on a new session, bounded like any stopped run's."""
+        self.ledger_usable = False  # stuck on a silent link: execute() drops it
+        started: ledger.Started | None = getattr(self, "started", None)
+        if started is None:
+            raise DatabaseUnavailable(
+                f"could not open the record of this run in {self.db.label}: {reason} "
+                "(a record it made will show as abandoned)"
+            )
+        error = f"could not record the slot it serves: {reason}"
+        duration = time.monotonic() - began
+        as_of = self.request.as_of or started.started_at
+        budget = RECORD_WAIT_S + self.settings.connect_timeout
+        if not self._record("failed", int(duration * 1000), as_of, error, None, budget=budget):
+            raise DatabaseUnavailable(
+                f"could not record run #{started.run_id} in {self.db.label} "
+                "(it will show as abandoned)",
+                details=error,
+            )
+        return RunOutcome(
+            started.run_id,
+            self.spec.name,
+            "failed",
+            started.started_at,
+            duration,
+            as_of,
+            self.request.dry_run,
+            self.db.label,
+            self.results,
+            error,
         )
 
     def _serve_slot(self, slot: datetime) -> None:

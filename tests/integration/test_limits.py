@@ -239,6 +239,27 @@ def test_a_frozen_link_ends_the_run_at_its_deadline_and_no_live_run_remains(
     assert again.code == 0 and again.json()["status"] == "success"
 
 
+@pytest.mark.parametrize("sent", [b"INSERT INTO job_runs", b"INSERT INTO job_slots AS s"])
+def test_a_link_frozen_before_the_run_hears_its_record_opened_ends_it_at_its_deadline(
+    engine: Engine, db_url: URL, sent: bytes
+) -> None:
+    """Its 'running' row (or its slot's) is committed but the answer never comes back:
+    the run waits for it before its guard is up, with SIGTERM held. The frozen-link test
+    above met this by chance (about 1 run in 4 under load) and waited for ever."""
+    with _row_locked(engine), link_proxy(db_url) as proxy:
+        proxy.freeze_after(sent)
+        proc = _start(proxy.url(db_url), {"GSTJOBS_DEADLINE_SLA_CHECK": "2"})
+        _wait_for(engine, "SELECT 1 FROM job_runs WHERE status = 'running'")
+        began = time.monotonic()
+        _, err = proc.communicate(timeout=90)
+        took = time.monotonic() - began
+        proxy.cut()
+    assert took < 30, f"took {took:.1f}s"
+    assert proc.returncode == 69 and "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("gstjobs:")]
+    assert len(lines) == 1 and "within its deadline of 2 s" in lines[0]
+
+
 def test_as_of_out_of_range_is_refused_before_any_write(engine: Engine, cli: Any) -> None:
     result = cli("run", "sla-check", "--as-of", "9999-12-31T23:00Z", "--json")
     assert result.code == 2

@@ -4,7 +4,9 @@
 database server (a TCP address, or the Unix socket of the embedded server).
 ``freeze()`` stops moving bytes in both directions while keeping the sockets open —
 a silent link, as when a NAT mapping or a peer disappears; ``thaw()`` resumes;
-``cut()`` closes every connection at once, as a reset would.
+``cut()`` closes every connection at once, as a reset would; ``freeze_after(marker)``
+freezes as soon as a client's bytes holding ``marker`` have reached the server, before
+its reply can come back (a race the tests could not otherwise win every time).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class LinkProxy:
     _links: list[tuple[socket.socket, socket.socket]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: threading.Event = field(default_factory=threading.Event)
+    _freeze_after: bytes | None = None
 
     def start(self) -> None:
         listener = socket.socket()
@@ -47,6 +50,9 @@ class LinkProxy:
 
     def freeze(self) -> None:
         self.frozen.set()
+
+    def freeze_after(self, marker: bytes) -> None:
+        self._freeze_after = marker
 
     def thaw(self) -> None:
         self.frozen.clear()
@@ -105,6 +111,8 @@ class LinkProxy:
                     if not data:
                         return
                     peers[sock].sendall(data)
+                    if sock is a and self._freeze_after and self._freeze_after in data:
+                        self.frozen.set()
         except (OSError, ValueError):
             return
         finally:
