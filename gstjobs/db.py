@@ -7,9 +7,11 @@ later runs reuse it. Driver errors met while connecting become
 
 Nothing waits for ever: every connection has a connect timeout and TCP keepalives
 with a user timeout (``GSTJOBS_NETWORK_TIMEOUT``), so a silent network link is given
-up after that many seconds; each session gets the statement and lock timeouts its
-purpose allows, and no server-side idle timeout can end a gstjobs session behind its
-back (a run's lock lives on one; gstjobs bounds its own sessions instead).
+up after that many seconds (a link whose far end still acknowledges trips neither:
+the runner bounds its own waits for that, ``guard.within`` and the run's guard); each
+session gets the statement and lock timeouts its purpose allows, and no server-side
+idle timeout can end a gstjobs session behind its back (a run's lock lives on one;
+gstjobs bounds its own sessions instead).
 """
 
 from __future__ import annotations

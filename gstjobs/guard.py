@@ -65,6 +65,9 @@ def within(seconds: float, reason: str) -> Iterator[None]:
     a link whose far end still acknowledges (a frozen proxy, a stuck pooler) trips no
     TCP keepalive or user timeout. psycopg runs signal handlers as it waits, so the
     wait ends within a fraction of a second of the limit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only: unbounded, as before
+        return
     armed = True
 
     def on_alarm(signum: int, frame: FrameType | None) -> None:

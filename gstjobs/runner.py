@@ -139,42 +139,66 @@ def execute(
     )
     try:
         with connect(ledger_engine, db.label, autocommit=True) as conn:
-            require_current(conn)
-            shard = request.shard
-            if ledger.abandon_dead(conn, spec.name, shard):
-                log.warning("recorded the dead run(s) of %s as abandoned", spec.cli_name)
-            tenants = in_shard(load_tenants(conn, request.tenants), shard)
-            _check_time_travel(conn, request)
-            slot = _slot(conn, spec, settings, request)
-            request = _dated_by_slot(conn, spec, settings, request, slot)
-            if request.scheduled and (pause := slots.paused(conn).get(spec.name)):
-                message = f"skipped: {spec.cli_name} is paused since {pause.paused_at:%Y-%m-%d}"
-                message += f" ({pause.reason})" if pause.reason else ""
-                return _record_skipped(conn, spec, db, request, message, slot, "paused")
-            # A dry run changes nothing: it takes no lock, so it never makes a real run
-            # record itself skipped (and two dry runs may look at once).
-            if not request.dry_run and not ledger.try_lock(conn, spec.name, shard):
-                holder = ledger.holder(conn, spec.name, shard)
-                message = "skipped: another run of this job holds its lock" + (
-                    f" (run #{holder})" if holder else ""
-                )
-                return _record_skipped(conn, spec, db, request, message, slot, "skipped", holder)
             run: _Run | None = None
+            locked = stuck = False
             try:
-                served = slots.served_by(conn, spec.name, shard, slot) if slot else None
-                if served:  # another host's run served this slot already
-                    message = f"skipped: run #{served} served this slot already"
-                    return _record_skipped(conn, spec, db, request, message, None, "", served)
+                # Until the run's guard is up nothing else would end a wait on a silent
+                # link whose far end still acknowledges (a frozen proxy, a stuck
+                # pooler: no keepalive fires): these few ledger statements are given
+                # the network timeout, as a silent link is.
+                silent = settings.network_timeout
+                try:
+                    with within(silent, f"no answer from the database within {silent:g} s"):
+                        require_current(conn)
+                        shard = request.shard
+                        if ledger.abandon_dead(conn, spec.name, shard):
+                            log.warning(
+                                "recorded the dead run(s) of %s as abandoned", spec.cli_name
+                            )
+                        tenants = in_shard(load_tenants(conn, request.tenants), shard)
+                        _check_time_travel(conn, request)
+                        slot = _slot(conn, spec, settings, request)
+                        request = _dated_by_slot(conn, spec, settings, request, slot)
+                        if request.scheduled and (pause := slots.paused(conn).get(spec.name)):
+                            message = (
+                                f"skipped: {spec.cli_name} is paused since "
+                                f"{pause.paused_at:%Y-%m-%d}"
+                            )
+                            message += f" ({pause.reason})" if pause.reason else ""
+                            return _record_skipped(conn, spec, db, request, message, slot, "paused")
+                        # A dry run changes nothing: it takes no lock, so it never makes a
+                        # real run record itself skipped (and two dry runs may look at once).
+                        if not request.dry_run:
+                            locked = ledger.try_lock(conn, spec.name, shard)
+                            if not locked:
+                                holder = ledger.holder(conn, spec.name, shard)
+                                message = "skipped: another run of this job holds its lock" + (
+                                    f" (run #{holder})" if holder else ""
+                                )
+                                return _record_skipped(
+                                    conn, spec, db, request, message, slot, "skipped", holder
+                                )
+                        served = slots.served_by(conn, spec.name, shard, slot) if slot else None
+                        if served:  # another host's run served this slot already
+                            message = f"skipped: run #{served} served this slot already"
+                            return _record_skipped(
+                                conn, spec, db, request, message, None, "", served
+                            )
+                except Stopped as exc:
+                    stuck = True
+                    raise DatabaseUnavailable(
+                        f"{exc.reason} ({db.label}); nothing of this run was started"
+                    ) from None
                 run = _Run(spec, settings, db, request, limits, conn, ledger_engine, work_engine)
                 run.progress = progress
                 run.slot = slot
                 return run.execute(tenants)
             finally:
-                if run is not None and not run.ledger_usable:
+                if stuck or (run is not None and not run.ledger_usable):
                     _drop(conn)  # stuck on a dead link: close it without waiting on it
-                elif not request.dry_run:
+                elif locked:
                     with suppress(Exception):
-                        ledger.unlock(conn, spec.name, shard)
+                        ledger.unlock(conn, spec.name, request.shard)
     finally:
         ledger_engine.dispose()
         work_engine.dispose()
@@ -313,9 +337,10 @@ class _Run:
         try:
             # The guard is not up yet: without a bound, a reply lost on a silent link
             # (the row committed, its answer never back) would be waited for for ever,
-            # with SIGTERM held. The run's deadline bounds this too.
-            no_answer = f"no answer within its deadline of {self.limits.deadline_s:g} s"
-            with within(self.limits.deadline_s, no_answer):
+            # with SIGTERM held. Bounded by the run's deadline, and by the ledger's own
+            # statement timeout (with a margin for the server's answer to arrive first).
+            bound = min(self.limits.deadline_s, LEDGER_STATEMENT_TIMEOUT_S + 2)
+            with within(bound, f"no answer within {bound:g} s"):
                 self.started = ledger.start(
                     self.ledger,
                     **_start_fields(spec, request, "running"),

@@ -250,14 +250,35 @@ def test_a_link_frozen_before_the_run_hears_its_record_opened_ends_it_at_its_dea
         proxy.freeze_after(sent)
         proc = _start(proxy.url(db_url), {"GSTJOBS_DEADLINE_SLA_CHECK": "2"})
         _wait_for(engine, "SELECT 1 FROM job_runs WHERE status = 'running'")
+        _ends_by_itself(proc, proxy, time.monotonic(), says="no answer within 2 s")
+
+
+@pytest.mark.parametrize("sent", [b"pg_try_advisory_lock", b"FROM job_pauses"])
+def test_a_link_frozen_before_the_run_begins_ends_it_within_the_network_timeout(
+    engine: Engine, db_url: URL, sent: bytes
+) -> None:
+    """Before its record: taking the job's lock, reading pauses. A silent link here was
+    waited on for ever (no guard yet, no keepalive fires while the far end acknowledges);
+    now for GSTJOBS_NETWORK_TIMEOUT, then exit 69 with one line, and no run is left."""
+    with engine.begin() as conn:
+        factory.tenant(conn)
+    with link_proxy(db_url) as proxy:
+        proxy.freeze_after(sent)
         began = time.monotonic()
-        _, err = proc.communicate(timeout=90)
-        took = time.monotonic() - began
-        proxy.cut()
+        proc = _start(proxy.url(db_url), {"GSTJOBS_NETWORK_TIMEOUT": "5"})
+        _ends_by_itself(proc, proxy, began, says="no answer from the database within 5 s")
+    assert _runs(engine) == []
+
+
+def _ends_by_itself(proc: subprocess.Popen[str], proxy: Any, began: float, *, says: str) -> None:
+    """The run on a frozen link ends within 30 s of ``began``: exit 69, one line."""
+    _, err = proc.communicate(timeout=90)
+    took = time.monotonic() - began
+    proxy.cut()
     assert took < 30, f"took {took:.1f}s"
     assert proc.returncode == 69 and "Traceback" not in err
     lines = [ln for ln in err.splitlines() if ln.startswith("gstjobs:")]
-    assert len(lines) == 1 and "within its deadline of 2 s" in lines[0]
+    assert len(lines) == 1 and says in lines[0], err
 
 
 def test_as_of_out_of_range_is_refused_before_any_write(engine: Engine, cli: Any) -> None:
