@@ -340,14 +340,16 @@ def test_a_sender_never_sends_past_its_lease(
     api.script += [("stall", 0.7)] * 4
     settings = notify_settings(db_url, api.env(TOKEN, timeout=1))
     first = drain(engine, settings, [t])
-    # Two sends fit in the lease; the rest went back unsent, their attempt refunded.
-    assert (first.sent, first.failed, first.deferred) == (2, 0, 2)
-    assert sorted((r.status, r.attempts) for r in by_id(engine).values()) == [
-        ("pending", 0),
-        ("pending", 0),
-        ("sent", 1),
-        ("sent", 1),
-    ]
-    assert drain(engine, settings, [t]).sent == 2
+    # At most two sends fit in the lease (one on a loaded machine); the rest went back
+    # unsent, their attempt refunded.
+    assert 1 <= first.sent <= 2 and first.failed == 0 and first.deferred == 4 - first.sent
+    assert sorted((r.status, r.attempts) for r in by_id(engine).values()) == sorted(
+        [("pending", 0)] * (4 - first.sent) + [("sent", 1)] * first.sent
+    )
+    runs, sent = 1, first.sent
+    while sent < 4 and runs < 4:
+        more = drain(engine, settings, [t]).sent
+        assert 1 <= more <= 2
+        runs, sent = runs + 1, sent + more
     assert sorted(case_numbers(api)) == ["WA/0", "WA/1", "WA/2", "WA/3"]
-    assert len({r.connection for r in api.requests}) <= 2  # one kept-alive connection a run
+    assert len({r.connection for r in api.requests}) <= runs  # one kept-alive connection a run

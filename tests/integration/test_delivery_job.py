@@ -157,7 +157,7 @@ def test_the_run_deadline_defers_what_it_cannot_send(engine: Engine, db_url: URL
         took = time.monotonic() - began
     results = outcome.results
     assert outcome.status == "success"
-    assert results["notificationsSent"] in (2, 3)
+    assert results["notificationsSent"] in (1, 2, 3)  # one on a loaded machine
     assert results["notificationsDeferred"] == 8 - results["notificationsSent"]
     assert took < 1 + 5  # the deadline, plus at most one send's grace
     assert {r.attempts for r in by_id(engine).values() if r.status == "pending"} == {0}
