@@ -54,7 +54,7 @@ MONITOR_READS = (
     "tasks",
 )
 """What status, history, health-report, metrics, doctor, analytics and limitation list
-read (health-report reads the matters too: hearings with no recorded outcome,
+and missing read (health-report reads the matters too: hearings with no recorded outcome,
 proceedings missing dates, values it does not know in hearings, tasks, cases and users;
 limitation list names the matter and whom it concerns)."""
 

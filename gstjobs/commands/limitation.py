@@ -1,4 +1,5 @@
-"""``gstjobs limitation list``: the register of statutory dates, soonest first.
+"""``gstjobs limitation list``: the register of statutory dates, soonest first; and
+``gstjobs limitation missing``: the proceedings whose dates cannot be computed.
 
 Read only: it shows what the last ``limitation-watch`` run computed, with days left
 counted in each practice's time zone from now (or ``--as-of``). Ids, case numbers and
@@ -25,6 +26,7 @@ from gstjobs.commands.common import (
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from gstjobs.limitation.findings import Missing
     from gstjobs.limitation.register import RegisterRow
 
 group = typer.Typer(help="Statutory dates (limitation): the register.", no_args_is_help=True)
@@ -76,6 +78,64 @@ def list_(
         lambda: {"database": label, "days": days, "dates": [r.as_json() for r in rows]},
         lambda: _table(rows, days, render.stdout.width),
     )
+
+
+@group.command("missing")
+def missing(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Open proceedings whose statutory dates cannot be computed or rest on an
+    assumption, and what to enter for each (health-report's DATA_MISSING).
+
+    \b
+    Examples:
+      gstjobs limitation missing
+      gstjobs limitation missing --tenant 3f2b8c1e --json
+    """
+    from gstjobs import render
+    from gstjobs.limitation.findings import data_missing
+    from gstjobs.migrate import require_current
+
+    app_state = state(ctx, json_)
+    parse_tenants(tenant)
+    with app_state.connection("limitation missing") as conn:
+        require_current(conn)
+        rows = data_missing(conn, known_tenants(conn, tenant))
+    label = app_state.db.label
+    show(
+        app_state,
+        lambda: {"database": label, "proceedings": [r.as_json() for r in rows]},
+        lambda: _missing_table(rows, render.stdout.width),
+    )
+
+
+def _missing_table(rows: list[Missing], width: int) -> RenderableType:
+    from gstjobs import tables
+
+    cols = (
+        tables.Col("matter"),
+        tables.Col("proceeding"),
+        tables.Col("reference", keep=2),
+        tables.Col("practice", keep=3),
+        tables.Col("enter", free_text=True),
+    )
+    body: list[list[tables.Cell]] = [
+        [
+            r.case_number,
+            r.kind.replace("_", "-"),
+            r.reference_no or "",
+            str(r.tenant_id)[:8],
+            "; ".join(r.items),
+        ]
+        for r in rows
+    ]
+    title = (
+        f"Open proceedings whose statutory dates are missing or assumed ({len(rows):,}): "
+        "enter these in the litigation system"
+    )
+    return tables.fitted(cols, body, width, title=title)
 
 
 def _flags(row: RegisterRow) -> str:

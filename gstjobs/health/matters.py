@@ -121,7 +121,7 @@ def findings(conn: Connection, tenants: Sequence[object], now: datetime) -> list
                 "WARNING",
                 f"practice {str(r.tenant_id)[:8]} DATA_MISSING",
                 f"{r.n:,} open proceeding(s) whose statutory dates cannot be computed or rest "
-                f"on an assumption: {r.example}{more}; see gstjobs limitation list",
+                f"on an assumption: {r.example}{more}; see gstjobs limitation missing",
                 r.tenant_id,
             )
         )

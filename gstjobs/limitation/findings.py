@@ -2,8 +2,9 @@
 
 Silence is never acceptable: a proceeding whose dates cannot be computed (no
 communication date, no financial year, no amounts for the pre-deposit, no reply date in
-a DRC-01A, no annual-return due date loaded for its FY) is a ``DATA_MISSING`` finding,
-listed by ``data_missing`` for the health report and the admins' daily findings. The
+a DRC-01A, no annual-return due date loaded for its FY) is a ``DATA_MISSING`` finding:
+counted per practice by the health report and the admins' daily findings, listed one by
+one by ``data_missing`` (``gstjobs limitation missing``). The
 job counts them as ``inputsMissing``. ``hearings_without_outcome`` lists hearings past
 for more than 24 hours still marked Scheduled (no outcome, no next date recorded).
 
@@ -71,10 +72,12 @@ SCAN_COUNTS = text(
 DATA_MISSING = text(
     f"""
     WITH {MISSING_CTE}
-    SELECT m.tenant_id, m.proceeding_id, m.case_id, m.kind, m.items
+    SELECT m.tenant_id, m.proceeding_id, c.case_number, m.kind, p.reference_no, m.items
     FROM missing m
+    JOIN cases c ON c.id = m.case_id
+    JOIN proceedings p ON p.id = m.proceeding_id
     WHERE cardinality(m.items) > 0
-    ORDER BY m.tenant_id, m.case_id, m.proceeding_id
+    ORDER BY m.tenant_id, c.case_number, m.proceeding_id
     LIMIT :limit
     """
 )
@@ -119,20 +122,40 @@ def scan_counts(conn: Connection, tenants: Sequence[object]) -> tuple[int, int]:
     return int(row.scanned), int(row.missing)
 
 
+@dataclass(frozen=True)
+class Missing:
+    """An open proceeding whose statutory dates cannot be computed or rest on an
+    assumption, and what to enter for them (``gstjobs limitation missing``)."""
+
+    tenant_id: UUID
+    proceeding_id: UUID
+    case_number: str
+    kind: str
+    reference_no: str | None
+    items: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tenantId": str(self.tenant_id),
+            "proceedingId": str(self.proceeding_id),
+            "caseNumber": self.case_number,
+            "proceeding": self.kind,
+            "referenceNo": self.reference_no,
+            "enter": list(self.items),
+        }
+
+
 def data_missing(
-    conn: Connection, tenants: Sequence[object], *, limit: int = 1000
-) -> list[Finding]:
-    """One WARNING ``DATA_MISSING`` finding per open proceeding whose dates cannot be
-    computed (or are computed on an assumption), naming what to enter."""
+    conn: Connection, tenants: Sequence[object], *, limit: int = 10000
+) -> list[Missing]:
+    """Every open proceeding of ``tenants`` (every practice when empty) whose dates
+    cannot be computed or are computed on an assumption, with what to enter, by case
+    number. The health report counts them per practice (``DATA_MISSING``) and points
+    here."""
+    if not tenants:
+        tenants = list(conn.execute(text("SELECT id FROM tenants")).scalars())
     return [
-        Finding(
-            "WARNING",
-            f"DATA_MISSING proceeding {r.proceeding_id}",
-            f"{r.kind.replace('_', '-')} of case {r.case_id}: enter the "
-            + ", ".join(r.items)
-            + "; until then its statutory dates are missing or assumed.",
-            r.tenant_id,
-        )
+        Missing(r.tenant_id, r.proceeding_id, r.case_number, r.kind, r.reference_no, tuple(r.items))
         for r in conn.execute(DATA_MISSING, {"tenants": list(tenants), "limit": limit})
     ]
 

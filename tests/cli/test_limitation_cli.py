@@ -60,6 +60,34 @@ def test_run_and_list_the_register(engine: Engine, cli: Any) -> None:
     assert "what" not in left_out and "matter" not in left_out
 
 
+def test_what_health_report_says_is_missing_is_listed_with_what_to_enter(
+    engine: Engine, cli: Any
+) -> None:
+    """health-report counts DATA_MISSING per practice and names one; `limitation
+    missing` lists every such proceeding, including those with no date to show in
+    `limitation list` (a DRC-01A without its reply date)."""
+    with engine.begin() as conn:
+        m = matter(conn)
+        proceeding(conn, m, "DRC_01A", date(2026, 11, 3), communicated_date=date(2026, 11, 3))
+        proceeding(conn, m, "SCN_S73", date(2026, 11, 3), reference_no="SCN/9")
+        proceeding(conn, m, "ASMT_10", date(2026, 11, 19), communicated_date=date(2026, 11, 20))
+    report = cli("health-report", "--json")
+    (finding,) = [f for f in report.json()["findings"] if "DATA_MISSING" in f["subject"]]
+    assert "2 open proceeding(s)" in finding["message"]
+    assert "see gstjobs limitation missing" in finding["message"]
+    listed = cli("limitation", "missing", "--json")
+    assert listed.code == 0, listed.stderr
+    rows = {r["proceeding"]: r for r in listed.json()["proceedings"]}
+    assert set(rows) == {"DRC_01A", "SCN_S73"}  # the ASMT-10 has all it needs
+    assert rows["DRC_01A"]["enter"] == ["reply date stated in the intimation"]
+    assert "financial years" in rows["SCN_S73"]["enter"]
+    assert rows["SCN_S73"]["referenceNo"] == "SCN/9"
+    assert "Kaveri" not in listed.stdout  # case numbers and ids, never a client's name
+    narrow = cli("limitation", "missing", env={"COLUMNS": "80"})
+    assert narrow.code == 0 and "DRC-01A" in narrow.stdout and "reply date" in narrow.stdout
+    assert all(len(line) <= 80 for line in narrow.stdout.splitlines())
+
+
 def test_bad_options_are_one_line_and_exit_2(cli: Any) -> None:
     bad = cli("limitation", "list", "--tenant", "not-a-uuid")
     assert bad.code == 2 and "is not a practice id" in bad.stderr and "Traceback" not in bad.stderr

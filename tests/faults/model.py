@@ -150,6 +150,7 @@ OPTIONS: dict[tuple[str, ...], dict[str, str]] = {
         "--as-of": "timestamp",
         "--json": FLAG,
     },
+    ("limitation", "missing"): {"--tenant": "uuid", "--json": FLAG},
     ("schedule", "crontab"): {
         "--run-due": FLAG,
         "--gstjobs": "install-path",
