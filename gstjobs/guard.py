@@ -41,6 +41,21 @@ def hold_signals() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
+def take_held_signal() -> str | None:
+    """Take a SIGTERM or SIGINT that :func:`hold_signals` deferred (its name, or None),
+    so that releasing them does not end the process before the run's record is closed
+    by whoever stops the run without its guard."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    taken = None
+    while signal.sigpending() & STOP_SIGNALS:
+        info = signal.sigtimedwait(STOP_SIGNALS, 0)
+        if info is None:
+            break
+        taken = signal.Signals(info.si_signo).name
+    return taken
+
+
 def release_signals() -> None:
     """Deliver what :func:`hold_signals` deferred (idempotent)."""
     if threading.current_thread() is threading.main_thread():

@@ -151,10 +151,16 @@ def status_json(rows: Sequence[JobStatus], database: str, now: datetime) -> dict
     }
 
 
+STATUS_ONE_LINE = 160
+"""From this width every column of ``gstjobs status`` fits with one-line headers."""
+
+
 def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> RenderableType:
     z, width = tables.zone(tz), stdout.width
-    # Headers on two lines when narrow: at 80 columns the missed slots still fit.
-    n = "\n" if width < tables.NARROW else " "
+    # Headers on two lines unless every column fits on one (at 160): at 80 columns the
+    # missed slots still fit, and a wider terminal never shows fewer columns.
+    n = "\n" if width < STATUS_ONE_LINE else " "
+    stamps = width if width >= STATUS_ONE_LINE else tables.NARROW - 1  # the year, when all fit
     cols = (
         tables.Col("job"),
         tables.Col("outcome"),
@@ -177,10 +183,10 @@ def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> Rend
             [
                 r.cli_name,
                 _status(r.last_status),
-                tables.when(r.last_started, tz, width),
+                tables.when(r.last_started, tz, stamps),
                 Text(took, style="red" if r.over_time else ""),
                 _late(r),
-                tables.when(r.next_due, tz, width),
+                tables.when(r.next_due, tz, stamps),
                 Text(tables.count(r.missed_7d), style="red" if r.missed_7d else ""),
                 tables.rate(r.success_rate_7d),
                 Text(tables.count(r.failures_7d), style="red" if r.failures_7d else ""),

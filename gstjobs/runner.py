@@ -36,7 +36,14 @@ from gstjobs.config import Settings
 from gstjobs.core import SILENT, JobContext, JobSpec, Progress, Results
 from gstjobs.db import Database, connect, describe, is_connection_lost, make_engine
 from gstjobs.errors import DatabaseUnavailable, GstjobsError, JobFailed, UsageError, first_line
-from gstjobs.guard import Guard, Stopped, hold_signals, release_signals, within
+from gstjobs.guard import (
+    Guard,
+    Stopped,
+    hold_signals,
+    release_signals,
+    take_held_signal,
+    within,
+)
 from gstjobs.migrate import require_current
 from gstjobs.tenants import Selection, in_shard
 from gstjobs.tenants import load as load_tenants
@@ -145,8 +152,9 @@ def execute(
                 # Until the run's guard is up nothing else would end a wait on a silent
                 # link whose far end still acknowledges (a frozen proxy, a stuck
                 # pooler: no keepalive fires): these few ledger statements are given
-                # the network timeout, as a silent link is.
-                silent = settings.network_timeout
+                # the network timeout, and at least the ledger's statement timeout (a
+                # live server behind a lock answers first, with its own error: exit 1).
+                silent = max(settings.network_timeout, LEDGER_STATEMENT_TIMEOUT_S + 2)
                 try:
                     with within(silent, f"no answer from the database within {silent:g} s"):
                         require_current(conn)
@@ -195,7 +203,9 @@ def execute(
                 return run.execute(tenants)
             finally:
                 if stuck or (run is not None and not run.ledger_usable):
-                    _drop(conn)  # stuck on a dead link: close it without waiting on it
+                    # Stuck: cancel what it ran (the server may still hold the job's
+                    # lock for it), close it without waiting on it.
+                    _abandon(conn)
                 elif locked:
                     with suppress(Exception):
                         ledger.unlock(conn, spec.name, request.shard)
@@ -225,9 +235,15 @@ def _slot(
     """The slot a scheduled run serves: the one named, else the latest at or before now."""
     if not request.scheduled:
         return None
-    if request.slot is not None:
-        return request.slot
     now = conn.execute(text("SELECT now()")).scalar_one()
+    if request.slot is not None:
+        check_in_range(request.slot)
+        if request.slot - now > AS_OF_TOLERANCE:
+            raise UsageError(
+                "--slot is after the database clock: a run serves a scheduled time that "
+                "has come (run-due names it)"
+            )
+        return request.slot
     return slots.slot_at(spec, settings.tz, now)
 
 
@@ -245,7 +261,15 @@ def _dated_by_slot(
         return request
     now = conn.execute(text("SELECT now()")).scalar_one()
     as_of = slots.works_as_of(spec, settings.tz, slot, now)
-    return request if as_of is None else replace(request, as_of=as_of)
+    if as_of is None:
+        return request
+    if request.slot is not None and not request.force and now - as_of > AS_OF_TOLERANCE:
+        raise UsageError(
+            f"--slot names {as_of.astimezone(settings.tz):%Y-%m-%d %H:%M}, and "
+            f"{spec.cli_name} works as of its slot: as with --as-of, add --force to write "
+            "as of then (run-due does), or --dry-run to look"
+        )
+    return replace(request, as_of=as_of)
 
 
 def _record_skipped(
@@ -348,12 +372,10 @@ class _Run:
                 )
                 if self.slot is not None:
                     self._serve_slot(self.slot)
-        except Stopped as exc:
+        except BaseException as exc:
+            held = take_held_signal()  # no guard to record it: the record is closed first
             release_signals()
-            return self._stopped_starting(exc.reason, began)
-        except BaseException:
-            release_signals()
-            raise
+            return self._failed_starting(exc, held, began)
         clock = time.monotonic()
         as_of = request.as_of or self.started.started_at
         ctx = JobContext(
@@ -443,18 +465,27 @@ class _Run:
             tuple(f.tenant_id for f in self.failures),
         )
 
-    def _stopped_starting(self, reason: str, began: float) -> RunOutcome:
-        """The ledger session gave no answer while the run opened its record (its
-        ``running`` row, its slot): drop it, and close the record, if the run learnt
-        it, on a new session, bounded like any stopped run's."""
-        self.ledger_usable = False  # stuck on a silent link: execute() drops it
+    def _failed_starting(self, exc: BaseException, held: str | None, began: float) -> RunOutcome:
+        """Opening the run's record (its ``running`` row, its slot) failed: no answer
+        on the ledger session (``Stopped``: it is dropped), or an error (a statement
+        timeout behind a lock). Close the record, if the run learnt it, as failed, on a
+        new session when need be, bounded like any stopped run's; never leave it
+        ``running``. A SIGTERM or SIGINT taken meanwhile is said in the error."""
+        stuck = isinstance(exc, Stopped)
+        reason = exc.reason if isinstance(exc, Stopped) else first_line(exc)
+        if stuck:
+            self.ledger_usable = False  # stuck on a silent link: execute() drops it
         started: ledger.Started | None = getattr(self, "started", None)
         if started is None:
+            if not stuck:
+                raise exc
             raise DatabaseUnavailable(
                 f"could not open the record of this run in {self.db.label}: {reason} "
                 "(a record it made will show as abandoned)"
             )
         error = f"could not record the slot it serves: {reason}"
+        if held:
+            error += f" ({held} received meanwhile)"
         duration = time.monotonic() - began
         as_of = self.request.as_of or started.started_at
         budget = RECORD_WAIT_S + self.settings.connect_timeout

@@ -15,6 +15,7 @@ server started elsewhere keeps the real clock. ``make hours`` runs it at the hou
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,24 +36,31 @@ def offset_to(hour_minute: str, now: datetime) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or ":" not in argv[0]:
+    if not argv or not re.fullmatch(r"([01]?[0-9]|2[0-3]):[0-5][0-9]", argv[0]):
         print("usage: python tests/at_hour.py HH:MM [pytest arguments]", file=sys.stderr)
         return 2
     import libfaketime  # type: ignore[import-untyped]
 
     _, preload = libfaketime.get_reload_information()
+    if "LD_PRELOAD" not in preload:
+        print("tests/at_hour.py needs Linux (LD_PRELOAD)", file=sys.stderr)
+        return 2
     env = {k: v for k, v in os.environ.items() if k not in ("GSTJOBS_TEST_DATABASE_URL",)}
     env.pop("DATABASE_URL", None)
     with tempfile.TemporaryDirectory(prefix="gstjobs-at-hour-") as data:
         env.update(
-            LD_LIBRARY_PATH=preload["LD_LIBRARY_PATH"],
-            LD_PRELOAD=preload["LD_PRELOAD"],
+            LD_LIBRARY_PATH=_joined(preload["LD_LIBRARY_PATH"], env.get("LD_LIBRARY_PATH")),
+            LD_PRELOAD=_joined(preload["LD_PRELOAD"], env.get("LD_PRELOAD")),
             FAKETIME=f"+{offset_to(argv[0], datetime.now(IST))}",
             FAKETIME_DONT_FAKE_MONOTONIC="1",
             XDG_DATA_HOME=data,
         )
         print(f"== the suite at {argv[0]} IST (FAKETIME={env['FAKETIME']}s)", flush=True)
         return subprocess.call([sys.executable, "-m", "pytest", "-q", *argv[1:]], env=env)
+
+
+def _joined(first: str, rest: str | None) -> str:
+    return f"{first}:{rest}" if rest else first
 
 
 if __name__ == "__main__":

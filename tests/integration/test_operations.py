@@ -166,9 +166,14 @@ def test_a_nightly_snapshot_started_after_its_day_is_the_snapshot_of_its_day(
         factory.tenant(conn)
     now = _now(engine)
     slot = slots.slot_at(nightly, IST, now) - timedelta(days=1)
-    ran = cli(
-        "run", "analytics-snapshot", "--trigger", "scheduled", "--json", "--slot", slot.isoformat()
-    )
+    named = ("run", "analytics-snapshot", "--trigger", "scheduled", "--slot", slot.isoformat())
+    # Named by hand, a slot a day back writes as of then: as with --as-of, only with --force.
+    refused = cli(*named)
+    assert refused.code == 2 and "add --force" in refused.stderr
+    # A slot still to come is no slot to serve.
+    tomorrow = (now + timedelta(days=1)).isoformat()
+    assert cli("run", "analytics-snapshot", "--trigger", "scheduled", "--slot", tomorrow).code == 2
+    ran = cli(*named, "--force", "--json")
     assert ran.code == 0, ran.stderr
     assert ran.json()["status"] == "success"
     with engine.connect() as conn:
