@@ -83,8 +83,9 @@ app = typer.Typer(
     name="gstjobs",
     cls=SectionedGroup,
     help="Background jobs for GST litigation practices, against PostgreSQL: SLA checks, "
-    "hearing reminders, deadline alerts, analytics snapshots, automation health and "
-    "delivery, one single-shot run per invocation (from cron or systemd timers).",
+    "statutory limitation dates, hearing reminders, deadline alerts, analytics snapshots, "
+    "automation health, delivery and pruning, one single-shot run per invocation (from "
+    "cron or systemd timers).",
     epilog="Examples: gstjobs run sla-check | gstjobs status | gstjobs history --since 24h | "
     "gstjobs health-report | gstjobs run --help (the jobs and their schedules)",
     no_args_is_help=True,

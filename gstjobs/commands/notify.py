@@ -287,15 +287,18 @@ def _queue_table(queue: Queue, tz: ZoneInfo, width: int) -> RenderableType:
     from gstjobs import tables
 
     counts = ", ".join(f"{k} {v:,}" for k, v in queue.counts.items())
+    # When a pending message goes next (08:00: the end of quiet hours) explains a
+    # backlog; an error column with no error in it goes first.
+    errors = any(r.last_error for r in queue.rows)
     cols = (
         tables.Col("id", justify="right"),
-        tables.Col("practice", keep=4),
-        tables.Col("channel", keep=2),
-        tables.Col("template", keep=3),
+        tables.Col("practice", keep=5),
+        tables.Col("channel", keep=3),
+        tables.Col("template", keep=4),
         tables.Col("status"),
-        tables.Col("tries", keep=5, justify="right"),
-        tables.Col(f"next attempt ({tables.zone(tz)})", keep=6),
-        tables.Col("last error", keep=1, free_text=True),
+        tables.Col("tries", keep=6, justify="right"),
+        tables.Col(f"next attempt ({tables.zone(tz)})", keep=1),
+        tables.Col("last error", keep=2 if errors else 9, free_text=True),
     )
     body: list[list[tables.Cell]] = [
         [

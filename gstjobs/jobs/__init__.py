@@ -162,5 +162,9 @@ def find(name: str) -> JobSpec:
     for spec in JOBS:
         if name in (spec.cli_name, spec.name):
             return spec
-    known = ", ".join(s.cli_name for s in JOBS)
-    raise UsageError(f"unknown job {name!r}; choose one of: {known}.")
+    import difflib
+
+    names = [s.cli_name for s in JOBS]
+    close = difflib.get_close_matches(name, names + [s.name for s in JOBS], n=1)
+    hint = f"did you mean {find(close[0]).cli_name}? " if close else ""
+    raise UsageError(f"unknown job {name!r}; {hint}choose one of: {', '.join(names)}.")
