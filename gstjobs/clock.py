@@ -18,7 +18,10 @@ def parse_moment(value: str, tz: ZoneInfo, *, option: str = "--as-of") -> dateti
     raw = value.strip()
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
-    except ValueError:
+    except ValueError as exc:
+        # The form is right but the day is not (2026-11-31): say that, not "not ISO".
+        if "out of range" in str(exc) or "must be in" in str(exc):
+            raise UsageError(f"{option} {value!r} names no such moment: {exc}.") from None
         raise UsageError(
             f"{option} {value!r} is not an ISO 8601 timestamp; use e.g. 2026-01-15T08:00 "
             "or 2026-01-15T02:30:00Z."

@@ -166,7 +166,10 @@ def execute(
                         tenants = in_shard(load_tenants(conn, request.tenants), shard)
                         _check_time_travel(conn, request)
                         slot = _slot(conn, spec, settings, request)
-                        request = _dated_by_slot(conn, spec, settings, request, slot)
+                        # A dry run serves no slot, but is dated as the real run would be.
+                        looked = replace(request, dry_run=False) if request.dry_run else request
+                        dating = slot or _slot(conn, spec, settings, looked)
+                        request = _dated_by_slot(conn, spec, settings, request, dating)
                         if request.scheduled and (pause := slots.paused(conn).get(spec.name)):
                             message = (
                                 f"skipped: {spec.cli_name} is paused since "
@@ -263,7 +266,8 @@ def _dated_by_slot(
     as_of = slots.works_as_of(spec, settings.tz, slot, now)
     if as_of is None:
         return request
-    if request.slot is not None and not request.force and now - as_of > AS_OF_TOLERANCE:
+    named = request.slot is not None and not (request.force or request.dry_run)
+    if named and now - as_of > AS_OF_TOLERANCE:
         raise UsageError(
             f"--slot names {as_of.astimezone(settings.tz):%Y-%m-%d %H:%M}, and "
             f"{spec.cli_name} works as of its slot: as with --as-of, add --force to write "

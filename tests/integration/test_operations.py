@@ -173,13 +173,18 @@ def test_a_nightly_snapshot_started_after_its_day_is_the_snapshot_of_its_day(
     # A slot still to come is no slot to serve.
     tomorrow = (now + timedelta(days=1)).isoformat()
     assert cli("run", "analytics-snapshot", "--trigger", "scheduled", "--slot", tomorrow).code == 2
+    # A dry run looks without --force, and is dated as the real run will be.
+    looked = cli(*named, "--dry-run", "--json")
+    assert looked.code == 0, looked.stderr
+    assert looked.json()["results"]["fromDate"] == slot.astimezone(IST).date().isoformat()
     ran = cli(*named, "--force", "--json")
     assert ran.code == 0, ran.stderr
     assert ran.json()["status"] == "success"
     with engine.connect() as conn:
         dates = set(conn.execute(text("SELECT snapshot_date FROM analytics_snapshots")).scalars())
         as_of = conn.execute(
-            text("SELECT as_of FROM job_runs WHERE job_name = :j"), {"j": nightly.name}
+            text("SELECT as_of FROM job_runs WHERE job_name = :j AND NOT dry_run"),
+            {"j": nightly.name},
         ).scalar_one()
     assert dates == {slot.astimezone(IST).date()}
     assert as_of == slot

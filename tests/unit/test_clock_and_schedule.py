@@ -120,3 +120,11 @@ def test_cron_without_a_systemd_equivalent_is_refused(cron: str) -> None:
 
     with pytest.raises(UsageError):
         on_calendar(cron, "Asia/Kolkata")
+
+
+def test_a_well_formed_moment_that_does_not_exist_is_named_as_such() -> None:
+    kolkata = ZoneInfo("Asia/Kolkata")
+    with pytest.raises(UsageError, match="names no such moment: day is out of range"):
+        parse_moment("2026-11-31", kolkata)
+    with pytest.raises(UsageError, match="is not an ISO 8601 timestamp"):
+        parse_moment("yesterday", kolkata)
