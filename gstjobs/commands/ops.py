@@ -46,6 +46,8 @@ class Started:
     as_of: datetime | None
     exit_code: int
     document: dict[str, Any] | None
+    said: str = ""
+    """The run's own error line, without ``gstjobs: `` (run-due says it once, named)."""
 
 
 def run_due(
@@ -125,9 +127,13 @@ def run_due(
     show(app_state, document, view, report=not dry_run)
     for s in started:
         if s.exit_code != 0:
-            error = (s.document or {}).get("error") or f"exit {s.exit_code}"
+            error = (s.document or {}).get("error") or s.said or f"exit {s.exit_code}"
             sys.stderr.write(f"gstjobs: {s.job} failed: {error}\n")
     raise typer.Exit(worst)
+
+
+def _text(output: str | bytes | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 def _severity(code: int) -> int:
@@ -163,16 +169,24 @@ def _start_all(app_state: AppState, due: list[Any]) -> list[Started]:
                 args += ["--shard", d.shard]
             limit = app_state.settings.deadline_for(d.spec.cli_name, d.spec.max_seconds) + 60
             try:
-                done = subprocess.run(args, stdout=subprocess.PIPE, text=True, timeout=limit)
-                code, stdout = done.returncode, done.stdout
+                done = subprocess.run(args, capture_output=True, text=True, timeout=limit)
+                code, stdout, stderr = done.returncode, done.stdout, done.stderr
             except subprocess.TimeoutExpired as exc:
-                code, stdout = 1, str(exc.stdout or "")
+                code, stdout, stderr = 1, _text(exc.stdout), _text(exc.stderr)
             try:
                 document = json.loads(stdout) if stdout.strip() else None
             except ValueError:
                 document = None
+            # Its log lines pass through; its error line is said once, below, by job.
+            lines = stderr.splitlines()
+            said = [ln.removeprefix("gstjobs: ") for ln in lines if ln.startswith("gstjobs: ")]
             with lock:
-                out.append(Started(d.spec.cli_name, d.slot, d.as_of, code, document))
+                for line in lines:
+                    if not line.startswith("gstjobs: "):
+                        sys.stderr.write(line + "\n")
+                out.append(
+                    Started(d.spec.cli_name, d.slot, d.as_of, code, document, " ".join(said))
+                )
 
     threads = [threading.Thread(target=one_job, args=(dues,)) for dues in by_job.values()]
     for t in threads:

@@ -235,6 +235,19 @@ def _due_on_a_fresh_database(now: datetime) -> set[str]:
     }
 
 
+def test_run_due_says_each_failed_run_once(engine: Engine, cli: Any) -> None:
+    """A run that fails prints its line; run-due printed its own as well, so cron mailed
+    each failure twice (review): now once, named by job, with the run's own words."""
+    with engine.begin() as conn:
+        factory.tenant(conn)
+        conn.execute(text("ALTER TABLE analytics_snapshots RENAME TO analytics_gone"))
+    ran = cli("run-due")
+    assert ran.code == 1
+    said = [ln for ln in ran.stderr.splitlines() if ln.startswith("gstjobs:")]
+    assert len(said) == 1 and said[0].startswith("gstjobs: analytics-snapshot failed: ")
+    assert "analytics_snapshots" in said[0], said
+
+
 def test_pause_holds_scheduled_runs_and_resume_lets_them_go(engine: Engine, cli: Any) -> None:
     paused = cli("pause", "sla-check", "--reason", "data migration tonight")
     assert paused.code == 0, paused.stderr
