@@ -41,6 +41,22 @@ def hold_signals() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
+@contextmanager
+def signals_kept_from_new_threads() -> Iterator[None]:
+    """Threads started in this block (Rich's progress refresh) never take SIGTERM or
+    SIGINT: a thread inherits its creator's signal mask, so the kernel delivers those
+    signals to the main thread, where a run holds or handles them. A signal sent
+    meanwhile waits for the end of the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def take_held_signal() -> str | None:
     """Take a SIGTERM or SIGINT that :func:`hold_signals` deferred (its name, or None),
     so that releasing them does not end the process before the run's record is closed

@@ -57,5 +57,11 @@ def shown(enabled: bool, first: str = "starting") -> Iterator[Progress]:
         console=console(stderr=True),
         transient=True,
     )
-    with bar:
+    from gstjobs.guard import signals_kept_from_new_threads
+
+    with signals_kept_from_new_threads():
+        bar.start()  # its refresh thread must never take a run's SIGTERM or SIGINT
+    try:
         yield _Terminal(bar, bar.add_task(first, total=None))
+    finally:
+        bar.stop()

@@ -151,16 +151,21 @@ def status_json(rows: Sequence[JobStatus], database: str, now: datetime) -> dict
     }
 
 
-STATUS_ONE_LINE = 160
-"""From this width every column of ``gstjobs status`` fits with one-line headers."""
-
-
 def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> RenderableType:
-    z, width = tables.zone(tz), stdout.width
-    # Headers on two lines unless every column fits on one (at 160): at 80 columns the
-    # missed slots still fit, and a wider terminal never shows fewer columns.
-    n = "\n" if width < STATUS_ONE_LINE else " "
-    stamps = width if width >= STATUS_ONE_LINE else tables.NARROW - 1  # the year, when all fit
+    width = stdout.width
+    # One-line headers and dates with the year when every column fits so; else headers
+    # on two lines and dates without the year, which fit more (at 80 columns the missed
+    # slots still show), so a wider terminal never shows fewer columns.
+    table = _status_layout(rows, tz, width, compact=False)
+    if table.caption:
+        table = _status_layout(rows, tz, width, compact=True)
+    return Group(Text(f"gstjobs status of {database}"), table)
+
+
+def _status_layout(rows: Sequence[JobStatus], tz: ZoneInfo, width: int, *, compact: bool) -> Table:
+    z = tables.zone(tz)
+    n = "\n" if compact else " "
+    stamps = tables.NARROW - 1 if compact else tables.PIPE_WIDTH
     cols = (
         tables.Col("job"),
         tables.Col("outcome"),
@@ -194,7 +199,7 @@ def status_table(rows: Sequence[JobStatus], database: str, tz: ZoneInfo) -> Rend
                 r.schedule,
             ]
         )
-    return Group(Text(f"gstjobs status of {database}"), tables.fitted(cols, body, width))
+    return tables.fitted(cols, body, width)
 
 
 # ---------------------------------------------------------------- gstjobs history

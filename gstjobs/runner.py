@@ -206,8 +206,9 @@ def execute(
                 return run.execute(tenants)
             finally:
                 if stuck or (run is not None and not run.ledger_usable):
-                    # Stuck: cancel what it ran (the server may still hold the job's
-                    # lock for it), close it without waiting on it.
+                    # Stuck: cancel what it ran, close it without waiting on it. A lock
+                    # the session took lasts until the server ends the session (it
+                    # notices a dead client by its own keepalives).
                     _abandon(conn)
                 elif locked:
                     with suppress(Exception):
@@ -476,11 +477,15 @@ class _Run:
         new session when need be, bounded like any stopped run's; never leave it
         ``running``. A SIGTERM or SIGINT taken meanwhile is said in the error."""
         stuck = isinstance(exc, Stopped)
-        reason = exc.reason if isinstance(exc, Stopped) else first_line(exc)
+        if isinstance(exc, KeyboardInterrupt):
+            held = held or "SIGINT"
+        reason = exc.reason if isinstance(exc, Stopped) else first_line(exc) or type(exc).__name__
         if stuck:
             self.ledger_usable = False  # stuck on a silent link: execute() drops it
         started: ledger.Started | None = getattr(self, "started", None)
         if started is None:
+            if held:  # nothing recorded: the command line ends as the signal says
+                raise Stopped(f"interrupted by {held} ({reason})", signal_name=held) from exc
             if not stuck:
                 raise exc
             raise DatabaseUnavailable(
@@ -499,6 +504,8 @@ class _Run:
                 "(it will show as abandoned)",
                 details=error,
             )
+        if held:  # recorded; the command line ends as the signal says (exit 1 or 130)
+            raise Stopped(f"interrupted by {held}", signal_name=held)
         return RunOutcome(
             started.run_id,
             self.spec.name,

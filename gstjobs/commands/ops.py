@@ -133,7 +133,17 @@ def run_due(
 
 
 def _text(output: str | bytes | None) -> str:
+    """A child's output, whatever its bytes (one not UTF-8 must not lose its failure)."""
     return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _severity(code: int) -> int:
@@ -162,24 +172,31 @@ def _start_all(app_state: AppState, due: list[Any]) -> list[Started]:
     def one_job(dues: list[Any]) -> None:
         for d in dues:
             args = [*base, "run", d.spec.cli_name, "--trigger", "scheduled", "--json"]
-            args += ["--slot", iso_z(d.slot)]
+            # --force: a slot run-due names comes from the database clock, and a night
+            # started late (its catch-ups before it) works as of its slot.
+            args += ["--slot", iso_z(d.slot), "--force"]
             if d.as_of is not None:
-                args += ["--as-of", iso_z(d.as_of), "--force"]
+                args += ["--as-of", iso_z(d.as_of)]
             if d.shard:
                 args += ["--shard", d.shard]
             limit = app_state.settings.deadline_for(d.spec.cli_name, d.spec.max_seconds) + 60
+            said: list[str] = []
             try:
-                done = subprocess.run(args, capture_output=True, text=True, timeout=limit)
-                code, stdout, stderr = done.returncode, done.stdout, done.stderr
+                done = subprocess.run(args, capture_output=True, timeout=limit)
+                code, stdout, stderr = done.returncode, _text(done.stdout), _text(done.stderr)
             except subprocess.TimeoutExpired as exc:
                 code, stdout, stderr = 1, _text(exc.stdout), _text(exc.stderr)
+                said.append(f"did not end within {limit:g} s (its deadline + 60 s): killed")
+            if code < 0:  # killed by a signal: a documented exit code, the signal named
+                said.append(f"killed by {_signal_name(-code)}")
+                code = 1
             try:
                 document = json.loads(stdout) if stdout.strip() else None
             except ValueError:
                 document = None
             # Its log lines pass through; its error line is said once, below, by job.
             lines = stderr.splitlines()
-            said = [ln.removeprefix("gstjobs: ") for ln in lines if ln.startswith("gstjobs: ")]
+            said += [ln.removeprefix("gstjobs: ") for ln in lines if ln.startswith("gstjobs: ")]
             with lock:
                 for line in lines:
                     if not line.startswith("gstjobs: "):

@@ -8,6 +8,8 @@ its ledger or work session, a frozen network link, a signal.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
 import subprocess
 import sys
@@ -294,12 +296,16 @@ def test_a_table_lock_on_a_live_database_is_waited_for_not_unreachable(
     assert ran.code == 0, ran.stderr
 
 
-def test_a_sigterm_while_the_record_opens_is_recorded(
-    engine: Engine, db_url: URL, tmp_path: Any
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "on-a-terminal"])
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 1), (signal.SIGINT, 130)])
+def test_a_signal_while_the_record_opens_is_recorded(
+    engine: Engine, db_url: URL, tmp_path: Any, signum: int, code: int, terminal: bool
 ) -> None:
-    """SIGTERM is held while the run opens its record (its slot waits on a lock): when
-    the bound ends that wait the run is recorded failed, the signal named, exit 1; the
-    review found the process killed by the held signal, its row left 'running'."""
+    """SIGTERM or Ctrl-C is held while the run opens its record (its slot waits on a
+    lock): when the bound ends that wait the run is recorded failed, the signal named,
+    exit 1 or 130. Reviews found the process killed by the held SIGTERM, its row left
+    'running'; Ctrl-C ending 1; and, on a terminal, Rich's progress thread taking the
+    signal, so that holding it held nothing."""
     with engine.begin() as conn:
         factory.tenant(conn)
     with engine.connect() as conn:
@@ -313,22 +319,26 @@ def test_a_sigterm_while_the_record_opens_is_recorded(
             **AT_ANY_HOUR,
         }
     )
-    args = ["run", "sla-check", "--trigger", "scheduled", "--json", "--slot", slot.isoformat()]
-    with _table_locked(engine, "job_slots", "SHARE ROW EXCLUSIVE", 10):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gstjobs", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        _wait_for(engine, "SELECT 1 FROM job_runs WHERE status = 'running'")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, (proc.returncode, err)
-    assert "Traceback" not in err
+    args = ["run", "sla-check", "--trigger", "scheduled", "--slot", slot.isoformat()]
+    args += [] if terminal else ["--json"]  # on a terminal: the progress line is shown
+    master, slave = pty.openpty()
+    try:
+        with _table_locked(engine, "job_slots", "SHARE ROW EXCLUSIVE", 10):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gstjobs", *args],
+                stdout=subprocess.PIPE,
+                stderr=slave if terminal else subprocess.PIPE,
+                env=env,
+            )
+            _wait_for(engine, "SELECT 1 FROM job_runs WHERE status = 'running'")
+            proc.send_signal(signum)
+            proc.communicate(timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == code
     (row,) = _runs(engine)
-    assert row.status == "failed" and "SIGTERM" in row.error
+    assert row.status == "failed" and signal.Signals(signum).name in row.error
 
 
 @contextmanager

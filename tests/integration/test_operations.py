@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
@@ -248,6 +249,36 @@ def test_run_due_says_each_failed_run_once(engine: Engine, cli: Any) -> None:
     assert "analytics_snapshots" in said[0], said
 
 
+@pytest.mark.parametrize(
+    ("child", "says"),
+    [
+        # a line that is not UTF-8 must not lose the failure (it did: exit 0, no line)
+        ("printf 'caf\\351\\n' >&2\nprintf 'gstjobs: boom\\n' >&2\nexit 1\n", "failed: boom"),
+        # killed by a signal (the OOM killer): exit 1 and the signal named, not exit 247
+        ("kill -9 $$\n", "failed: killed by SIGKILL"),
+    ],
+    ids=["not-utf-8", "killed"],
+)
+def test_run_due_says_a_childs_failure_whatever_the_child_did(
+    engine: Engine, db_url: URL, tmp_path: Any, child: str, says: str
+) -> None:
+    """run-due's children replaced by a shell script that fails as ``child`` does."""
+    with engine.begin() as conn:
+        factory.tenant(conn)
+    fake = tmp_path / "child.sh"
+    fake.write_text("#!/bin/sh\n" + child)
+    fake.chmod(0o755)
+    code = (
+        f"import sys; sys.executable = {str(fake)!r}\n"
+        "from gstjobs.cli import main\nsys.exit(main(['run-due']))\n"
+    )
+    env = clean_env({"DATABASE_URL": url_text(db_url), "GSTJOBS_DATA_DIR": str(tmp_path)})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, env=env)
+    err = done.stderr.decode(errors="replace")
+    assert done.returncode == 1, err
+    assert says in err and "Traceback" not in err
+
+
 def test_pause_holds_scheduled_runs_and_resume_lets_them_go(engine: Engine, cli: Any) -> None:
     paused = cli("pause", "sla-check", "--reason", "data migration tonight")
     assert paused.code == 0, paused.stderr
@@ -336,7 +367,8 @@ def _held_run(
             with engine.connect() as conn:
                 waiting = conn.execute(
                     text(
-                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' "
                         "AND application_name LIKE 'gstjobs%'"
                     )
                 ).first()
