@@ -164,12 +164,13 @@ def execute(
                                 "recorded the dead run(s) of %s as abandoned", spec.cli_name
                             )
                         tenants = in_shard(load_tenants(conn, request.tenants), shard)
-                        _check_time_travel(conn, request)
-                        slot = _slot(conn, spec, settings, request)
-                        # A dry run serves no slot, but is dated as the real run would be.
-                        looked = replace(request, dry_run=False) if request.dry_run else request
-                        dating = slot or _slot(conn, spec, settings, looked)
-                        request = _dated_by_slot(conn, spec, settings, request, dating)
+                        now = conn.execute(text("SELECT now()")).scalar_one()
+                        _check_time_travel(request, now)
+                        # The slot a scheduled run serves; a dry run serves none, but is
+                        # dated as the real run would be.
+                        wanted = _slot(spec, settings, replace(request, dry_run=False), now)
+                        slot = wanted if request.scheduled else None
+                        request = _dated_by_slot(spec, settings, request, wanted, now)
                         if request.scheduled and (pause := slots.paused(conn).get(spec.name)):
                             message = (
                                 f"skipped: {spec.cli_name} is paused since "
@@ -218,11 +219,10 @@ def execute(
         work_engine.dispose()
 
 
-def _check_time_travel(conn: Connection, request: RunRequest) -> None:
+def _check_time_travel(request: RunRequest, now: datetime) -> None:
     """UsageError for a writing run as of a moment far from the database clock."""
     if request.as_of is None or request.dry_run or request.force:
         return
-    now = conn.execute(text("SELECT now()")).scalar_one()
     if abs(request.as_of - now) > AS_OF_TOLERANCE:
         days = abs(request.as_of - now).total_seconds() / 86400
         span = f"{days:.0f} day(s)" if days >= 1 else f"{days * 24:.1f} hour(s)"
@@ -233,13 +233,10 @@ def _check_time_travel(conn: Connection, request: RunRequest) -> None:
         )
 
 
-def _slot(
-    conn: Connection, spec: JobSpec, settings: Settings, request: RunRequest
-) -> datetime | None:
+def _slot(spec: JobSpec, settings: Settings, request: RunRequest, now: datetime) -> datetime | None:
     """The slot a scheduled run serves: the one named, else the latest at or before now."""
     if not request.scheduled:
         return None
-    now = conn.execute(text("SELECT now()")).scalar_one()
     if request.slot is not None:
         check_in_range(request.slot)
         if request.slot - now > AS_OF_TOLERANCE:
@@ -252,18 +249,17 @@ def _slot(
 
 
 def _dated_by_slot(
-    conn: Connection,
     spec: JobSpec,
     settings: Settings,
     request: RunRequest,
     slot: datetime | None,
+    now: datetime,
 ) -> RunRequest:
     """A scheduled run of a job kept per day that starts past its slot's grace or day
     (cron fired at 23:59, the run began at 00:01) works as of its slot
     (``slots.works_as_of``); an explicit ``--as-of`` stands."""
     if slot is None or request.as_of is not None:
         return request
-    now = conn.execute(text("SELECT now()")).scalar_one()
     as_of = slots.works_as_of(spec, settings.tz, slot, now)
     if as_of is None:
         return request
